@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test lint format clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(PY) -m sezlights.demo
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check src tests workflow/scripts
+	$(VENV)/bin/ruff format --check src tests workflow/scripts
+	$(VENV)/bin/snakefmt --check workflow
+	$(VENV)/bin/snakemake --lint --configfile config/config.yaml
+
+format: setup
+	$(VENV)/bin/ruff check --fix src tests workflow/scripts
+	$(VENV)/bin/ruff format src tests workflow/scripts
+	$(VENV)/bin/snakefmt workflow
+
+clean:
+	rm -rf results resources logs benchmarks demo-data .snakemake

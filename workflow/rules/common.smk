@@ -1,0 +1,118 @@
+# Config checks, the month list, paths and input functions shared by every stage.
+import json
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
+from snakemake.utils import validate
+
+from sezlights import grid
+from sezlights.errors import UserError
+from sezlights.months import month_range
+
+
+validate(config, schema="../../config/config.schema.yaml")
+
+PIXEL_DEG = config["source"]["pixel_arcsec"] / 3600.0
+KEEP_TILES = config["download"]["keep"]
+KEEP_MOSAIC = config["mosaic"]["keep"]
+LATEST_FILE = "resources/latest_month.txt"
+
+
+wildcard_constraints:
+    month=r"\d{4}-\d{2}",
+    archive=r"SVDNB_npp_[^/]+\.tgz",
+
+
+def _latest_month():
+    """Newest month on the server, looked up once by the main process.
+
+    Jobs (local subprocesses, cluster jobs) read the month the main process
+    recorded, so they build the same DAG without listing the server again.
+    """
+    path = Path(LATEST_FILE)
+    if not workflow.is_main_process and path.exists():
+        return path.read_text().strip()
+    from sezlights.discover import latest_month
+    from sezlights.http import get_token, make_session
+
+    src = config["source"]
+    session = make_session(token=get_token(src["auth"]))
+    month = latest_month(session, src["base_url"], src["product"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(month + "\n")
+    return month
+
+
+def _months():
+    end = config["months"]["end"]
+    try:
+        if str(end) == "latest":
+            end = _latest_month()
+        return month_range(config["months"]["start"], end)
+    except UserError as exc:
+        raise WorkflowError(f"config error: {exc}") from None
+
+
+MONTHS = _months()
+
+
+def _refresh_manifests():
+    """List again every month that already has a manifest (main process only).
+
+    A republished tile (new creation stamp) rewrites that month's manifest: its
+    newer file and new archive name re-run that month's download, mosaic and
+    stats, and the table; months whose listing is unchanged are not touched.
+    """
+    paths = [Path(f"results/manifests/{m}.json") for m in MONTHS]
+    paths = [p for p in paths if p.exists()]
+    if not paths or not workflow.is_main_process:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sezlights.discover import refresh_manifest
+    from sezlights.http import get_token, make_session
+
+    src = config["source"]
+    try:
+        session = make_session(token=get_token(src["auth"]))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            changes = list(
+                pool.map(
+                    lambda p: refresh_manifest(
+                        session, p, src["base_url"], src["product"]
+                    ),
+                    paths,
+                )
+            )
+    except UserError as exc:
+        raise WorkflowError(
+            f"{exc}\n(set source.refresh_listings: false to run on the stored manifests)"
+        ) from None
+    for change in filter(None, changes):
+        logger.warning(f"tile republished: {change}; recomputing that month")
+
+
+if config["source"]["refresh_listings"]:
+    _refresh_manifests()
+
+
+def maybe_temp(path, keep):
+    return path if keep else temp(path)
+
+
+def manifest(month):
+    with checkpoints.discover_month_tiles.get(month=month).output.manifest.open() as f:
+        return json.load(f)
+
+
+def tile_archives(wildcards):
+    """The month's needed archives, named with their creation stamps.
+
+    A republished tile has a new stamp, hence a new file name: only its month
+    downloads it and recomputes.
+    """
+    return [
+        f"resources/tiles/{wildcards.month}/{t['name']}"
+        for t in manifest(wildcards.month)["tiles"]
+    ]

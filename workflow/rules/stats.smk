@@ -1,0 +1,18 @@
+rule compute_zone_stats:
+    message:
+        "Computing per-zone statistics for {wildcards.month}"
+    input:
+        radiance="resources/mosaic/{month}/avg_rade9h.tif",
+        coverage="resources/mosaic/{month}/cf_cvg.tif",
+        zones="resources/zones.gpkg",
+    output:
+        stats="results/stats/{month}.csv",
+    log:
+        "logs/stats/{month}.log",
+    benchmark:
+        "benchmarks/stats/{month}.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../scripts/compute_zone_stats.py"
