@@ -1,6 +1,7 @@
 """Read EOG tile archives (``.tgz`` of ``avg_rade9h.tif`` + ``cf_cvg.tif``) safely.
 
-Archives are read as a stream (``tarfile`` mode ``r|gz``), so a member is written
+Archives are read as a stream (``gzip`` then ``tarfile`` mode ``r|``; gzip checks
+the CRC and length that tarfile's own gz reader ignores), so a member is written
 while it is decompressed and nothing else of the archive touches the disk. Only
 regular-file members with plain relative names are accepted: absolute paths,
 ``..`` and links are refused, and nothing is written outside the target folder.
@@ -8,6 +9,7 @@ regular-file members with plain relative names are accepted: absolute paths,
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import tarfile
@@ -19,7 +21,7 @@ from .errors import CorruptArchiveError
 
 KINDS = ("avg_rade9h", "cf_cvg")
 _KIND_RE = {k: re.compile(rf"(^|[._/]){k}\.tif$") for k in KINDS}
-_STREAM_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
+_STREAM_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)  # BadGzipFile is an OSError
 
 
 def member_kind(name: str) -> str | None:
@@ -43,6 +45,12 @@ def check_member(archive: Path, member: tarfile.TarInfo) -> None:
         )
 
 
+def _drain(gz) -> None:
+    """Read to the end of the gzip stream, so its CRC and length are checked."""
+    while gz.read(1 << 22):
+        pass
+
+
 def _corrupt(archive: Path, exc: Exception) -> CorruptArchiveError:
     return CorruptArchiveError(
         f"{archive.name} is corrupt ({type(exc).__name__}: {exc}); delete it and run again "
@@ -55,7 +63,7 @@ def verify(archive: str | Path) -> dict[str, int]:
     archive = Path(archive)
     found: dict[str, int] = {}
     try:
-        with tarfile.open(archive, mode="r|gz") as tar:
+        with gzip.open(archive, "rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
             for member in tar:
                 check_member(archive, member)
                 if member.isfile():
@@ -65,6 +73,7 @@ def verify(archive: str | Path) -> dict[str, int]:
                     kind = member_kind(member.name)
                     if kind:
                         found[kind] = member.size
+            _drain(gz)
     except CorruptArchiveError:
         raise
     except _STREAM_ERRORS as exc:
@@ -84,7 +93,7 @@ def extract(archive: str | Path, dest_dir: str | Path, kinds=KINDS) -> dict[str,
     dest_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     try:
-        with tarfile.open(archive, mode="r|gz") as tar:
+        with gzip.open(archive, "rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
             for member in tar:
                 check_member(archive, member)
                 kind = member_kind(member.name) if member.isfile() else None
@@ -94,6 +103,7 @@ def extract(archive: str | Path, dest_dir: str | Path, kinds=KINDS) -> dict[str,
                 with atomic_path(dest) as tmp, open(tmp, "wb") as fo:
                     shutil.copyfileobj(tar.extractfile(member), fo, 1 << 22)
                 out[kind] = dest
+            _drain(gz)
     except CorruptArchiveError:
         raise
     except _STREAM_ERRORS as exc:

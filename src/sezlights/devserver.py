@@ -4,7 +4,11 @@ Serves a directory tree laid out like ``eogdata.mines.edu/nighttime_light/monthl
 on 127.0.0.1: HTML directory indexes (with exact byte sizes, as nginx's autoindex
 prints them), files behind a bearer token, HTTP ``Range`` requests, and an OpenID
 Connect-style password-grant token endpoint at ``/token``. Every request is
-counted, so tests can check what a run fetched.
+counted, so tests can check what a run fetched, and faults can be queued per
+file (``server.add_faults("75N060W", "503", "503", "cut")``) to make a download
+fail for real: ``503``, ``401``, ``html`` (a login page with status 200), ``cut``
+(the connection closes halfway through the body) and ``stall`` (the body stops
+halfway and the connection hangs).
 
 ``python -m sezlights.devserver --root DIR --port 8765 --token demo-token``
 """
@@ -36,6 +40,20 @@ class TileServer(ThreadingHTTPServer):
         self.requests: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._faults: dict[str, list[str]] = {}
+        self.stall_seconds = 30.0
+
+    def add_faults(self, match: str, *faults: str) -> None:
+        """Queue faults for the next requests of files whose path contains ``match``."""
+        with self._lock:
+            self._faults.setdefault(match, []).extend(faults)
+
+    def next_fault(self, path: str) -> str | None:
+        with self._lock:
+            for match, queue in self._faults.items():
+                if match in path and queue:
+                    return queue.pop(0)
+        return None
 
     @property
     def url(self) -> str:
@@ -119,6 +137,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.token:
             if self.headers.get("Authorization", "") != f"Bearer {self.server.token}":
                 return self._send(401, b"login required", headers={"WWW-Authenticate": "Bearer"})
+        fault = self.server.next_fault(path)
+        if fault == "503":
+            return self._send(503, b"busy", headers={"Retry-After": "0"})
+        if fault == "401":
+            return self._send(401, b"login required")
+        if fault == "html":
+            return self._send(200, b"<!DOCTYPE html><html><body>Sign in</body></html>", "text/html")
         size = target.stat().st_size
         start, end = 0, size - 1
         status = 200
@@ -142,6 +167,15 @@ class _Handler(BaseHTTPRequestHandler):
             with open(target, "rb") as f:
                 f.seek(start)
                 left = end - start + 1
+                if fault in ("cut", "stall"):
+                    half = left // 2
+                    self.wfile.write(f.read(half))
+                    self.wfile.flush()
+                    if fault == "stall":
+                        time.sleep(self.server.stall_seconds)
+                    self.close_connection = True
+                    self.server.record(self.command, path, 599)
+                    return
                 while left > 0:
                     chunk = f.read(min(1 << 20, left))
                     if not chunk:

@@ -1,0 +1,67 @@
+"""Shared fixtures: synthetic tiles on the real grid, served by a real local HTTP server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from sezlights import grid, synthetic
+from sezlights.devserver import TileServer
+
+REPO = Path(__file__).resolve().parents[1]
+PIXEL_ARCSEC = 600  # 1/40 of the real resolution: 720 x 450 pixels per northern tile
+PIXEL = PIXEL_ARCSEC / 3600
+SERVER_PATH = "nighttime_light/monthly/v10"
+TOKEN = "test-token-5f2c9e"
+
+
+@pytest.fixture(scope="session")
+def server_tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("eog")
+    synthetic.make_tree(root / SERVER_PATH, "2019-01", "2019-04", pixel_arcsec=PIXEL_ARCSEC)
+    return root
+
+
+@pytest.fixture
+def tile_server(server_tree, tmp_path_factory):
+    """A fresh copy of the tree behind its own server, so a test may change it."""
+    root = tmp_path_factory.mktemp("server")
+    shutil.copytree(server_tree, root, dirs_exist_ok=True)
+    with TileServer(root, token=TOKEN, username="alice", password="s3cret-pw") as srv:
+        srv.tree = root / SERVER_PATH
+        yield srv
+
+
+def global_arrays(month: str, pixel: float = PIXEL) -> tuple[np.ndarray, np.ndarray]:
+    """The whole synthetic globe of a month as two numpy arrays (independent of the mosaic code)."""
+    rows = {"75N": [], "00N": []}
+    for band in ("75N", "00N"):
+        parts = [synthetic.tile_arrays(month, f"{band}{w}", pixel) for w in ("180W", "060W", "060E")]
+        rows[band] = (np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts]))
+    rad = np.vstack([rows["75N"][0], rows["00N"][0]])
+    cvg = np.vstack([rows["75N"][1], rows["00N"][1]]).astype("float32")
+    return rad, cvg
+
+
+def global_transform(pixel: float = PIXEL):
+    return grid.tile_transform("75N180W", pixel)
+
+
+def workflow_dir(tmp_path: Path, server: TileServer, **overrides) -> Path:
+    """A working copy of the workflow with a config pointing at ``server``."""
+    work = tmp_path / "work"
+    work.mkdir(parents=True)
+    for d in ("workflow", "profiles"):
+        shutil.copytree(REPO / d, work / d)
+    shutil.copytree(REPO / "config", work / "config")
+    cfg = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    cfg["source"]["base_url"] = f"{server.url}/{SERVER_PATH}"
+    cfg["source"]["auth"]["token_url"] = server.token_url
+    for key, value in overrides.items():
+        cfg[key] = {**cfg.get(key, {}), **value}
+    (work / "config" / "test.yaml").write_text(yaml.safe_dump(cfg))
+    return work

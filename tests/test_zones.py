@@ -1,0 +1,89 @@
+import json
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString, Point, Polygon, box
+
+from sezlights.errors import ZonesError
+from sezlights.zones import load_zones
+
+
+def write(tmp_path, gdf, name="zones.gpkg"):
+    path = tmp_path / name
+    gdf.to_file(path)
+    return path
+
+
+def zones(ids, geoms, crs="EPSG:4326", field="sez_id"):
+    return gpd.GeoDataFrame({field: ids}, geometry=geoms, crs=crs)
+
+
+def test_every_feature_is_used_and_ids_are_strings(tmp_path):
+    path = write(tmp_path, zones([1, 2, 3], [box(0, 0, 1, 1), box(2, 2, 3, 3), box(4, 4, 5, 5)]))
+    out = load_zones(path, "sez_id")
+    assert list(out.zone_id) == ["1", "2", "3"]
+    assert out.crs.to_epsg() == 4326
+
+
+def test_reprojects_to_wgs84(tmp_path):
+    g = zones(["a"], [box(0, 0, 1, 1)]).to_crs("EPSG:3857")
+    out = load_zones(write(tmp_path, g), "sez_id")
+    assert out.crs.to_epsg() == 4326
+    assert out.geometry.iloc[0].bounds == pytest.approx((0, 0, 1, 1), abs=1e-9)
+
+
+def test_repairs_self_intersection(tmp_path, caplog):
+    bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    out = load_zones(write(tmp_path, zones(["bow", "ok"], [bowtie, box(3, 3, 4, 4)])), "sez_id")
+    assert out.geometry.is_valid.all()
+    assert out.geometry.iloc[0].area == pytest.approx(0.5)
+    assert "bow" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "ids, geoms, match",
+    [
+        (["a", "a"], [box(0, 0, 1, 1), box(1, 1, 2, 2)], "duplicate 'sez_id' values a"),
+        (["a", None], [box(0, 0, 1, 1), box(1, 1, 2, 2)], "have no 'sez_id'"),
+        (["a", "b"], [box(0, 0, 1, 1), Point(1, 1)], "b are Point, not polygons"),
+        (["a", "b"], [LineString([(0, 0), (1, 1)]), box(0, 0, 1, 1)], "a are LineString"),
+        (["a", "b"], [box(0, 0, 1, 1), Polygon()], "b have an empty or missing geometry"),
+    ],
+)
+def test_bad_zones_name_the_ids(tmp_path, ids, geoms, match):
+    path = tmp_path / "z.geojson"
+    path.write_text(zones(ids, geoms).to_json())
+    with pytest.raises(ZonesError, match=match):
+        load_zones(path, "sez_id")
+
+
+def test_missing_id_field_lists_columns(tmp_path):
+    path = write(tmp_path, zones(["a"], [box(0, 0, 1, 1)], field="name"))
+    with pytest.raises(ZonesError, match="no column 'sez_id'.*name"):
+        load_zones(path, "sez_id")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    with pytest.raises(ZonesError, match="no features"):
+        load_zones(path, "sez_id")
+
+
+def test_not_geospatial(tmp_path):
+    path = tmp_path / "notes.geojson"
+    path.write_text("these are not zones\n")
+    with pytest.raises(ZonesError, match="could not be read"):
+        load_zones(path, "sez_id")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ZonesError, match="does not exist"):
+        load_zones(tmp_path / "nope.gpkg", "sez_id")
+
+
+def test_demo_zones_are_valid():
+    from conftest import REPO
+
+    out = load_zones(REPO / "config/zones/demo_zones.geojson", "zone_id")
+    assert len(out) == 6
