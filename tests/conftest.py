@@ -40,7 +40,9 @@ def global_arrays(month: str, pixel: float = PIXEL) -> tuple[np.ndarray, np.ndar
     """The whole synthetic globe of a month as two numpy arrays (independent of the mosaic code)."""
     rows = {"75N": [], "00N": []}
     for band in ("75N", "00N"):
-        parts = [synthetic.tile_arrays(month, f"{band}{w}", pixel) for w in ("180W", "060W", "060E")]
+        parts = [
+            synthetic.tile_arrays(month, f"{band}{w}", pixel) for w in ("180W", "060W", "060E")
+        ]
         rows[band] = (np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts]))
     rad = np.vstack([rows["75N"][0], rows["00N"][0]])
     cvg = np.vstack([rows["75N"][1], rows["00N"][1]]).astype("float32")
@@ -55,9 +57,8 @@ def workflow_dir(tmp_path: Path, server: TileServer, **overrides) -> Path:
     """A working copy of the workflow with a config pointing at ``server``."""
     work = tmp_path / "work"
     work.mkdir(parents=True)
-    for d in ("workflow", "profiles"):
-        shutil.copytree(REPO / d, work / d)
-    shutil.copytree(REPO / "config", work / "config")
+    for d in ("workflow", "profiles", "config", "envs", "src"):
+        shutil.copytree(REPO / d, work / d, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     cfg = yaml.safe_load((REPO / "config/demo.yaml").read_text())
     cfg["source"]["base_url"] = f"{server.url}/{SERVER_PATH}"
     cfg["source"]["auth"]["token_url"] = server.token_url

@@ -1,9 +1,15 @@
 import logging
 
 import pytest
-
 from conftest import SERVER_PATH, TOKEN
-from sezlights.discover import ARCHIVE_RE, discover_month, latest_month, list_directory, month_dir_url
+
+from sezlights.discover import (
+    ARCHIVE_RE,
+    discover_month,
+    latest_month,
+    list_directory,
+    month_dir_url,
+)
 from sezlights.errors import MissingTileError
 from sezlights.http import make_session
 
@@ -43,7 +49,9 @@ def test_duplicate_stamps_take_newest_and_unrelated_files_ignored(tile_server, c
     (d / "README_dnb.txt").write_text("notes")
     (d / (old.name + ".md5")).write_text("x")
     caplog.set_level(logging.WARNING)
-    m = discover_month(make_session(), f"{tile_server.url}/{SERVER_PATH}", "2019-01", "vcmcfg", ["75N060W"])
+    m = discover_month(
+        make_session(), f"{tile_server.url}/{SERVER_PATH}", "2019-01", "vcmcfg", ["75N060W"]
+    )
     assert m["tiles"][0]["stamp"] == "201902281530"
     assert "listed twice" in caplog.text and "201902281530" in caplog.text
 
@@ -51,7 +59,9 @@ def test_duplicate_stamps_take_newest_and_unrelated_files_ignored(tile_server, c
 def test_missing_tile_names_month_and_tile(tile_server):
     next((tile_server.tree / "2019/201903/vcmcfg").glob("*00N060W*")).unlink()
     with pytest.raises(MissingTileError, match=r"2019-03: tile\(s\) 00N060W"):
-        discover_month(make_session(), f"{tile_server.url}/{SERVER_PATH}", "2019-03", "vcmcfg", ["00N060W"])
+        discover_month(
+            make_session(), f"{tile_server.url}/{SERVER_PATH}", "2019-03", "vcmcfg", ["00N060W"]
+        )
 
 
 def test_latest_month(tile_server):

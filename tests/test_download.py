@@ -2,8 +2,8 @@ import io
 import tarfile
 
 import pytest
-
 from conftest import SERVER_PATH, TOKEN
+
 from sezlights import archive
 from sezlights.discover import discover_month
 from sezlights.download import download
@@ -47,7 +47,14 @@ def test_gives_up_clearly_and_keeps_the_part(tile_server, tmp_path):
     t = tile(tile_server)
     tile_server.add_faults("75N060W", *(["cut"] * 3))
     with pytest.raises(DownloadError, match="after 2 attempts.*resumes"):
-        download(make_session(token=TOKEN), t["url"], tmp_path / t["name"], t["size"], attempts=2, backoff=0)
+        download(
+            make_session(token=TOKEN),
+            t["url"],
+            tmp_path / t["name"],
+            t["size"],
+            attempts=2,
+            backoff=0,
+        )
     assert not (tmp_path / t["name"]).exists()
     assert (tmp_path / (t["name"] + ".part")).exists()
 
@@ -56,7 +63,9 @@ def test_gives_up_clearly_and_keeps_the_part(tile_server, tmp_path):
 def test_login_failures(tile_server, tmp_path, fault):
     t = tile(tile_server)
     tile_server.add_faults("75N060W", fault)
-    with pytest.raises(LoginError, match="login failed: set EOG_TOKEN or EOG_USERNAME/EOG_PASSWORD"):
+    with pytest.raises(
+        LoginError, match="login failed: set EOG_TOKEN or EOG_USERNAME/EOG_PASSWORD"
+    ):
         download(make_session(token=TOKEN), t["url"], tmp_path / t["name"], t["size"], backoff=0)
     gets = [r for r in tile_server.requests if r[1].endswith(".tgz")]
     assert len(gets) == 1  # no retry storm
@@ -100,8 +109,11 @@ def _tgz(path, members):
 
 @pytest.mark.parametrize(
     "name, kind",
-    [("../evil.avg_rade9h.tif", tarfile.REGTYPE), ("/tmp/evil.avg_rade9h.tif", tarfile.REGTYPE),
-     ("x.avg_rade9h.tif", tarfile.SYMTYPE)],
+    [
+        ("../evil.avg_rade9h.tif", tarfile.REGTYPE),
+        ("/tmp/evil.avg_rade9h.tif", tarfile.REGTYPE),
+        ("x.avg_rade9h.tif", tarfile.SYMTYPE),
+    ],
 )
 def test_archive_members_escaping_are_refused(tmp_path, name, kind):
     info = tarfile.TarInfo(name)

@@ -9,7 +9,9 @@ def test_parse_month_forms(value):
     assert parse_month(value) == "2019-01"
 
 
-@pytest.mark.parametrize("value", ["2019-1", "19-01", "2019/01", "2019-13", "2019-00", "", "latest", "2019-01-01"])
+@pytest.mark.parametrize(
+    "value", ["2019-1", "19-01", "2019/01", "2019-13", "2019-00", "", "latest", "2019-01-01"]
+)
 def test_parse_month_rejects(value):
     with pytest.raises(ConfigError, match="month"):
         parse_month(value)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+from conftest import PIXEL, global_arrays, global_transform
 from shapely.geometry import box
 
-from conftest import PIXEL, global_arrays, global_transform
 from sezlights import grid, synthetic
 from sezlights.mosaic import build_mosaic
 from sezlights.stats import month_stats
@@ -35,15 +35,26 @@ def reference_stats(geom, rad, cvg, transform):
     sel = hit & inside
     v = rad[rows[sel], cols[sel]].astype("float64")
     c = cvg[rows[sel], cols[sel]].astype("float64")
-    return dict(pixel_count=v.size, sum=v.sum(), mean=v.mean(), median=np.median(v), min=v.min(),
-                max=v.max(), std=v.std(), cf_cvg_mean=c.mean(), cf_cvg_min=c.min())
+    return dict(
+        pixel_count=v.size,
+        sum=v.sum(),
+        mean=v.mean(),
+        median=np.median(v),
+        min=v.min(),
+        max=v.max(),
+        std=v.std(),
+        cf_cvg_mean=c.mean(),
+        cf_cvg_min=c.min(),
+    )
 
 
 @pytest.fixture(scope="module")
 def month_archives(tmp_path_factory):
     d = tmp_path_factory.mktemp("arch")
     return {
-        t: synthetic.write_archive(d / synthetic.archive_name(MONTH, t, "vcmcfg", "201903051200"), MONTH, t, PIXEL)
+        t: synthetic.write_archive(
+            d / synthetic.archive_name(MONTH, t, "vcmcfg", "201903051200"), MONTH, t, PIXEL
+        )
         for t in grid.TILE_IDS
     }
 
@@ -75,8 +86,12 @@ def test_mosaic_rejects_wrong_grid(month_archives, tmp_path):
     from sezlights.errors import UserError
 
     with pytest.raises(UserError, match="does not match the configured grid"):
-        build_mosaic([month_archives["00N060W"]], (36.0, -2.0, 38.0, -1.0), PIXEL / 2,
-                     {"avg_rade9h": tmp_path / "r.tif"})
+        build_mosaic(
+            [month_archives["00N060W"]],
+            (36.0, -2.0, 38.0, -1.0),
+            PIXEL / 2,
+            {"avg_rade9h": tmp_path / "r.tif"},
+        )
 
 
 def _zones_file(tmp_path):
@@ -92,22 +107,32 @@ def _zones_file(tmp_path):
         "north-of-coverage": box(10.1, 76.1, 10.4, 76.3),
     }
     path = tmp_path / "zones.geojson"
-    gpd.GeoDataFrame({"id": list(geoms)}, geometry=list(geoms.values()), crs="EPSG:4326").to_file(path)
+    gpd.GeoDataFrame({"id": list(geoms)}, geometry=list(geoms.values()), crs="EPSG:4326").to_file(
+        path
+    )
     return load_zones(path, "id")
 
 
 def test_stats_match_independent_computation(month_archives, tmp_path):
     zones = _zones_file(tmp_path)
-    needed = sorted({t for b in zones.geometry.bounds.itertuples(index=False) for t in grid.tiles_for_bounds(b, PIXEL)})
+    needed = sorted(
+        {
+            t
+            for b in zones.geometry.bounds.itertuples(index=False)
+            for t in grid.tiles_for_bounds(b, PIXEL)
+        }
+    )
     out = {"avg_rade9h": tmp_path / "rad.tif", "cf_cvg": tmp_path / "cvg.tif"}
     build_mosaic([month_archives[t] for t in needed], tuple(zones.total_bounds), PIXEL, out)
     df = month_stats(zones, str(out["avg_rade9h"]), str(out["cf_cvg"]), MONTH).set_index("zone_id")
     rad, cvg = global_arrays(MONTH)
     gt = global_transform()
-    for zid, geom in zip(zones.zone_id, zones.geometry):
+    for zid, geom in zip(zones.zone_id, zones.geometry, strict=True):
         row = df.loc[zid]
         if zid == "north-of-coverage":
-            assert row.pixel_count == 0 and np.isnan(row["mean"]) and row.quality == "outside_coverage"
+            assert (
+                row.pixel_count == 0 and np.isnan(row["mean"]) and row.quality == "outside_coverage"
+            )
             continue
         ref = reference_stats(geom, rad, cvg, gt)
         for k, v in ref.items():
@@ -123,14 +148,26 @@ def test_zero_is_a_value_not_nodata(tmp_path):
     import geopandas as gpd
 
     pixel = 1.0
-    prof = dict(driver="GTiff", width=4, height=4, count=1, dtype="float32", crs="EPSG:4326",
-                transform=rasterio.transform.from_origin(0, 4, pixel, pixel), nodata=float("nan"))
+    prof = dict(
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=rasterio.transform.from_origin(0, 4, pixel, pixel),
+        nodata=float("nan"),
+    )
     rad = np.array([[0, 0, 4, 4], [0, 0, 4, 4], [1, 1, 1, 1], [1, 1, 1, 1]], dtype="float32")
     for name, arr in (("rad.tif", rad), ("cvg.tif", np.full((4, 4), 3, "float32"))):
         with rasterio.open(tmp_path / name, "w", **prof) as ds:
             ds.write(arr, 1)
-    zones = gpd.GeoDataFrame({"zone_id": ["z"]}, geometry=[box(0.2, 2.2, 3.8, 3.8)], crs="EPSG:4326")
-    row = month_stats(zones, str(tmp_path / "rad.tif"), str(tmp_path / "cvg.tif"), "2019-01").iloc[0]
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["z"]}, geometry=[box(0.2, 2.2, 3.8, 3.8)], crs="EPSG:4326"
+    )
+    row = month_stats(zones, str(tmp_path / "rad.tif"), str(tmp_path / "cvg.tif"), "2019-01").iloc[
+        0
+    ]
     assert row.pixel_count == 8 and row["mean"] == 2.0 and row["min"] == 0.0
 
 
@@ -141,13 +178,19 @@ def test_stats_agree_with_exactextract_on_full_pixels(month_archives, tmp_path):
 
     # a zone whose edges follow pixel edges: coverage 1 for every touched pixel
     x0 = -0.5 * PIXEL + 200 * PIXEL
-    geom = box(x0 + 1e-9, 5 * PIXEL + PIXEL / 2 - 3 * PIXEL + 1e-9, x0 + 3 * PIXEL - 1e-9, 5 * PIXEL + PIXEL / 2 - 1e-9)
+    geom = box(
+        x0 + 1e-9,
+        5 * PIXEL + PIXEL / 2 - 3 * PIXEL + 1e-9,
+        x0 + 3 * PIXEL - 1e-9,
+        5 * PIXEL + PIXEL / 2 - 1e-9,
+    )
     out = {"avg_rade9h": tmp_path / "rad.tif", "cf_cvg": tmp_path / "cvg.tif"}
     build_mosaic([month_archives["75N060W"]], geom.bounds, PIXEL, out)
     zones = gpd.GeoDataFrame({"zone_id": ["z"]}, geometry=[geom], crs="EPSG:4326")
     ours = month_stats(zones, str(out["avg_rade9h"]), str(out["cf_cvg"]), MONTH).iloc[0]
-    theirs = exactextract.exact_extract(str(out["avg_rade9h"]), zones, ["count", "sum", "mean", "min", "max"],
-                                        output="pandas").iloc[0]
+    theirs = exactextract.exact_extract(
+        str(out["avg_rade9h"]), zones, ["count", "sum", "mean", "min", "max"], output="pandas"
+    ).iloc[0]
     assert ours.pixel_count == pytest.approx(theirs["count"], abs=1e-3)
     for k in ("sum", "mean", "min", "max"):
         assert ours[k] == pytest.approx(theirs[k], rel=1e-5)

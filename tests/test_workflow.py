@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import TOKEN, global_arrays, global_transform, workflow_dir
-from sezlights.zones import load_zones
 from test_mosaic_stats import reference_stats
+
+from sezlights.zones import load_zones
 
 pytestmark = pytest.mark.workflow
 PASSWORD = "s3cret-pw"
@@ -23,14 +23,33 @@ def snakemake(work: Path, *args, check=True, wait=True, password=PASSWORD):
     env = dict(os.environ, EOG_USERNAME="alice", EOG_PASSWORD=password)
     env.pop("EOG_TOKEN", None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/laptop",
-           "--configfile", "config/test.yaml", "--cores", "2", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/laptop",
+        "--configfile",
+        "config/test.yaml",
+        "--cores",
+        "2",
+        *args,
+    ]
     if not wait:
-        return subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, start_new_session=True)
+        return subprocess.Popen(
+            cmd,
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
     p = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
     if check and p.returncode != 0:
-        raise AssertionError(f"snakemake failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-6000:]}"
+        )
     return p
 
 
@@ -47,7 +66,7 @@ def check_against_reference(table: pd.DataFrame, zones_path: Path):
     for month, rows in table.groupby("month"):
         rad, cvg = global_arrays(month)
         rows = rows.set_index("zone_id")
-        for zid, geom in zip(zones.zone_id, zones.geometry):
+        for zid, geom in zip(zones.zone_id, zones.geometry, strict=True):
             ref = reference_stats(geom, rad, cvg, gt)
             for k, v in ref.items():
                 assert rows.loc[zid, k] == pytest.approx(v, rel=1e-5, abs=1e-4), (month, zid, k)
@@ -78,7 +97,7 @@ def test_demo_end_to_end_reruns_and_extension(tile_server, tmp_path):
     # extending months.end computes the new month only
     set_months(work, "2019-01", "2019-04")
     snakemake(work)
-    new = tile_server.file_gets()[len(first):]
+    new = tile_server.file_gets()[len(first) :]
     assert len(new) == 4 and all("/201904/" in p for p in new)
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
     table = pd.read_csv(work / "results/zonal_stats.csv", dtype={"zone_id": str})

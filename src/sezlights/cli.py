@@ -39,5 +39,7 @@ def run_step(snakemake, step: Callable[[], None]) -> None:
         log.error("%s", exc)
         sys.exit(1)
     except Exception:
-        log.exception("unexpected error in rule %s (a bug: please report it with this log)", snakemake.rule)
+        log.exception(
+            "unexpected error in rule %s (a bug: please report it with this log)", snakemake.rule
+        )
         raise

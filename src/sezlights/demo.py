@@ -36,12 +36,22 @@ def main(argv=None) -> int:
     t0 = time.time()
     paths = synthetic.make_tree(tree, *SERVER_MONTHS, pixel_arcsec=pixel_arcsec)
     print(f"demo: {len(paths)} synthetic tile archives under {tree} ({time.time() - t0:.1f}s)")
-    server = TileServer(root, base.port, token=DEMO_TOKEN, username=DEMO_USER, password=DEMO_PASSWORD)
+    server = TileServer(
+        root, base.port, token=DEMO_TOKEN, username=DEMO_USER, password=DEMO_PASSWORD
+    )
     env = dict(os.environ, EOG_USERNAME=DEMO_USER, EOG_PASSWORD=DEMO_PASSWORD)
     env.pop("EOG_TOKEN", None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/laptop",
-           "--configfile", "config/demo.yaml", *argv]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/laptop",
+        "--configfile",
+        "config/demo.yaml",
+        *argv,
+    ]
     print(f"demo: tile server at {server.url}; running: {' '.join(cmd[1:])}", flush=True)
     with server:
         t0 = time.time()
@@ -49,7 +59,10 @@ def main(argv=None) -> int:
         took = time.time() - t0
     tgz = len(server.file_gets())
     if rc != 0:
-        print(f"demo: snakemake failed (exit {rc}); see the messages above and logs/.", file=sys.stderr)
+        print(
+            f"demo: snakemake failed (exit {rc}); see the messages above and logs/.",
+            file=sys.stderr,
+        )
         return rc
     table = repo / "results" / "zonal_stats.csv"
     print(f"demo: done in {took:.1f}s, {tgz} tile downloads.")

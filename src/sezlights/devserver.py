@@ -30,8 +30,15 @@ class TileServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, root, port: int = 0, token: str | None = None,
-                 username: str | None = None, password: str | None = None, prefix: str = ""):
+    def __init__(
+        self,
+        root,
+        port: int = 0,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        prefix: str = "",
+    ):
         super().__init__(("127.0.0.1", port), _Handler)
         self.root = Path(root).resolve()
         self.token = token
@@ -69,7 +76,11 @@ class TileServer(ThreadingHTTPServer):
 
     def file_gets(self, suffix: str = ".tgz") -> list[str]:
         with self._lock:
-            return [p for m, p, s in self.requests if m == "GET" and p.endswith(suffix) and s in (200, 206)]
+            return [
+                p
+                for m, p, s in self.requests
+                if m == "GET" and p.endswith(suffix) and s in (200, 206)
+            ]
 
     def start(self) -> TileServer:
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -113,8 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b"not found")
         user, pw = form.get("username", [""])[0], form.get("password", [""])[0]
         if self.server.username and (user, pw) == (self.server.username, self.server.password):
-            body = json.dumps({"access_token": self.server.token, "token_type": "Bearer",
-                               "expires_in": 86400}).encode()
+            body = json.dumps(
+                {"access_token": self.server.token, "token_type": "Bearer", "expires_in": 86400}
+            ).encode()
             return self._send(200, body, "application/json")
         return self._send(401, b'{"error":"invalid_grant"}', "application/json")
 
@@ -126,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         prefix = self.server.prefix
         if prefix and not (path == prefix or path.startswith(prefix + "/")):
             return self._send(404, b"not found")
-        rel = path[len(prefix):].lstrip("/")
+        rel = path[len(prefix) :].lstrip("/")
         target = (self.server.root / rel).resolve()
         if self.server.root not in (target, *target.parents) or not target.exists():
             return self._send(404, b"not found")
@@ -191,9 +203,15 @@ def _index(path: str, d: Path) -> bytes:
         name = p.name + ("/" if p.is_dir() else "")
         stamp = time.strftime("%d-%b-%Y %H:%M", time.gmtime(p.stat().st_mtime))
         size = "-" if p.is_dir() else str(p.stat().st_size)
-        rows.append(f'<a href="{html.escape(name)}">{html.escape(name)}</a>{" " * max(1, 60 - len(name))}{stamp}{size:>20}')
-    body = (f"<html><head><title>Index of {html.escape(path)}</title></head><body>"
-            f"<h1>Index of {html.escape(path)}</h1><hr><pre>\n" + "\n".join(rows) + "\n</pre><hr></body></html>\n")
+        pad = " " * max(1, 60 - len(name))
+        link = f'<a href="{html.escape(name)}">{html.escape(name)}</a>'
+        rows.append(f"{link}{pad}{stamp}{size:>20}")
+    body = (
+        f"<html><head><title>Index of {html.escape(path)}</title></head><body>"
+        f"<h1>Index of {html.escape(path)}</h1><hr><pre>\n"
+        + "\n".join(rows)
+        + "\n</pre><hr></body></html>\n"
+    )
     return body.encode()
 
 

@@ -35,7 +35,9 @@ def month_dir_url(base_url: str, month: str, product: str) -> str:
     return f"{base_url.rstrip('/')}/{ym[:4]}/{ym}/{product}/"
 
 
-def list_directory(session: requests.Session, url: str, timeout=(10, 60)) -> list[tuple[str, int | None]]:
+def list_directory(
+    session: requests.Session, url: str, timeout=(10, 60)
+) -> list[tuple[str, int | None]]:
     """(name, size in bytes or None) for each link of an HTML directory index."""
     try:
         r = session.get(url, timeout=timeout)
@@ -88,13 +90,21 @@ def discover_month(
             if prev is not None:
                 log.warning(
                     "%s: tile %s is listed twice (stamps %s and %s); using the newer %s",
-                    month, tile, prev["stamp"], rec["stamp"], rec["stamp"],
+                    month,
+                    tile,
+                    prev["stamp"],
+                    rec["stamp"],
+                    rec["stamp"],
                 )
             found[tile] = rec
         elif prev["stamp"] != rec["stamp"]:
             log.warning(
                 "%s: tile %s is listed twice (stamps %s and %s); using the newer %s",
-                month, tile, rec["stamp"], prev["stamp"], prev["stamp"],
+                month,
+                tile,
+                rec["stamp"],
+                prev["stamp"],
+                prev["stamp"],
             )
     missing = [t for t in needed_tiles if t not in found]
     if missing:
@@ -114,7 +124,9 @@ def discover_month(
 def latest_month(session: requests.Session, base_url: str, product: str) -> str:
     """Newest month the server lists for ``product``."""
     base = base_url.rstrip("/") + "/"
-    years = sorted(n.rstrip("/") for n, _ in list_directory(session, base) if re.fullmatch(r"\d{4}/?", n))
+    years = sorted(
+        n.rstrip("/") for n, _ in list_directory(session, base) if re.fullmatch(r"\d{4}/?", n)
+    )
     for year in reversed(years):
         months = sorted(
             n.rstrip("/")
@@ -151,7 +163,14 @@ def refresh_manifest(session: requests.Session, path, base_url: str, product: st
     if new == old:
         return None
     before = {t["tile"]: t["stamp"] for t in old["tiles"]}
-    changed = [f"{t['tile']} {before.get(t['tile'])} -> {t['stamp']}"
-               for t in new["tiles"] if before.get(t["tile"]) != t["stamp"]]
+    changed = [
+        f"{t['tile']} {before.get(t['tile'])} -> {t['stamp']}"
+        for t in new["tiles"]
+        if before.get(t["tile"]) != t["stamp"]
+    ]
     write_json(path, new)
-    return f"{month}: republished {', '.join(changed)}" if changed else f"{month}: listing details changed"
+    return (
+        f"{month}: republished {', '.join(changed)}"
+        if changed
+        else f"{month}: listing details changed"
+    )

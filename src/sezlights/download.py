@@ -66,8 +66,14 @@ def download(
         except (*_TRANSIENT, _ShortBody) as exc:
             last = exc
             wait = min(backoff * 2 ** (attempt - 1), 60)
-            log.warning("%s: attempt %d/%d failed (%s); retrying in %.0fs",
-                        name, attempt, attempts, _describe(exc), wait)
+            log.warning(
+                "%s: attempt %d/%d failed (%s); retrying in %.0fs",
+                name,
+                attempt,
+                attempts,
+                _describe(exc),
+                wait,
+            )
             time.sleep(wait)
     else:
         raise DownloadError(
@@ -119,10 +125,20 @@ def _fetch(session, url, part: Path, have: int, headers, timeout, name, progress
         expected_end = start + int(length) if length is not None else None
         written = start
         first = True
-        with open(part, mode) as f, tqdm(
-            total=expected_end, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=name[-40:], file=progress_file or sys.stderr, mininterval=2, ascii=True,
-        ) as bar:
+        with (
+            open(part, mode) as f,
+            tqdm(
+                total=expected_end,
+                initial=start,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=name[-40:],
+                file=progress_file or sys.stderr,
+                mininterval=2,
+                ascii=True,
+            ) as bar,
+        ):
             for chunk in r.iter_content(chunk_size=1 << 20):
                 if first and start == 0:
                     first = False

@@ -25,7 +25,9 @@ LOGIN_HELP = "login failed: set EOG_TOKEN or EOG_USERNAME/EOG_PASSWORD"
 USER_AGENT = "sezlights/0.1 (+VIIRS SEZ night-lights pipeline)"
 
 
-def make_session(retries: int = 5, backoff: float = 1.0, token: str | None = None) -> requests.Session:
+def make_session(
+    retries: int = 5, backoff: float = 1.0, token: str | None = None
+) -> requests.Session:
     retry = Retry(
         total=retries,
         connect=retries,
@@ -48,7 +50,9 @@ def make_session(retries: int = 5, backoff: float = 1.0, token: str | None = Non
     return s
 
 
-def get_token(auth: Mapping, env: Mapping[str, str] | None = None, timeout: float = 30) -> str | None:
+def get_token(
+    auth: Mapping, env: Mapping[str, str] | None = None, timeout: float = 30
+) -> str | None:
     """Bearer token from the environment, or None when no credentials are set.
 
     ``auth`` holds ``token_url``, ``client_id`` and ``client_secret`` (config ``source.auth``).

@@ -47,9 +47,7 @@ def month_range(start: str, end: str) -> list[str]:
             f"set months.start to {FIRST_MONTH} or later."
         )
     if month_index(start) > month_index(end):
-        raise ConfigError(
-            f"months: start {start} is after end {end}; swap them or fix the range."
-        )
+        raise ConfigError(f"months: start {start} is after end {end}; swap them or fix the range.")
     return [from_index(i) for i in range(month_index(start), month_index(end) + 1)]
 
 

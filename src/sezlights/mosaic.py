@@ -45,8 +45,14 @@ GTIFF = {
     "sparse_ok": True,
     "bigtiff": "IF_SAFER",
 }
-COG = {"compress": "DEFLATE", "predictor": 3, "blocksize": 512, "bigtiff": "IF_SAFER",
-       "overviews": "AUTO", "resampling": "average"}
+COG = {
+    "compress": "DEFLATE",
+    "predictor": 3,
+    "blocksize": 512,
+    "bigtiff": "IF_SAFER",
+    "overviews": "AUTO",
+    "resampling": "average",
+}
 
 
 def mosaic_profile(bounds, pixel: float) -> dict:
@@ -72,7 +78,10 @@ def _block(n: int) -> int:
 
 def _offset(transform: Affine, ref: Affine, pixel: float, name: str) -> tuple[int, int]:
     """Integer (row, col) offset of ``transform`` on the lattice of ``ref``."""
-    if not (math.isclose(transform.a, pixel, rel_tol=1e-6) and math.isclose(-transform.e, pixel, rel_tol=1e-6)):
+    if not (
+        math.isclose(transform.a, pixel, rel_tol=1e-6)
+        and math.isclose(-transform.e, pixel, rel_tol=1e-6)
+    ):
         raise UserError(
             f"{name}: pixel size {transform.a:.10g} x {-transform.e:.10g} deg does not match the "
             f"configured grid ({pixel:.10g} deg, source.pixel_arcsec); fix the config."
@@ -103,7 +112,9 @@ def build_mosaic(
     ref = prof["transform"]
     H, W = prof["height"], prof["width"]
     kinds = list(out)
-    scratch = Path(tempfile.mkdtemp(prefix=".mosaic-", dir=workdir or Path(next(iter(out.values()))).parent))
+    scratch = Path(
+        tempfile.mkdtemp(prefix=".mosaic-", dir=workdir or Path(next(iter(out.values()))).parent)
+    )
     info: dict[str, dict] = {}
     try:
         tmp_paths = {k: scratch / f"{k}.tif" for k in kinds}
@@ -114,7 +125,9 @@ def build_mosaic(
                 members = archive.extract(arc, scratch / "tile", kinds)
                 for kind in kinds:
                     with rasterio.open(members[kind]) as src:
-                        info.setdefault(arc.name, {})[kind] = _copy_tile(src, dsts[kind], ref, pixel, H, W, arc.name)
+                        info.setdefault(arc.name, {})[kind] = _copy_tile(
+                            src, dsts[kind], ref, pixel, H, W, arc.name
+                        )
                     members[kind].unlink()
         finally:
             for d in dsts.values():

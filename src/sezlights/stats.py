@@ -27,8 +27,18 @@ import pandas as pd
 from rasterstats import zonal_stats
 
 COLUMNS = [
-    "zone_id", "month", "pixel_count", "sum", "mean", "median", "min", "max", "std",
-    "cf_cvg_mean", "cf_cvg_min", "quality",
+    "zone_id",
+    "month",
+    "pixel_count",
+    "sum",
+    "mean",
+    "median",
+    "min",
+    "max",
+    "std",
+    "cf_cvg_mean",
+    "cf_cvg_min",
+    "quality",
 ]
 RADIANCE_STATS = ["count", "sum", "mean", "median", "min", "max", "std"]
 COVERAGE_STATS = ["mean", "min", "max"]

@@ -27,16 +27,16 @@ from .months import compact, month_bounds, month_index, month_range
 
 # (lon, lat, peak radiance, sigma in degrees): places the demo zones sit in, and others
 CITIES = [
-    (36.98, -1.43, 60.0, 0.20),   # Athi River, Kenya
-    (32.55, 0.02, 45.0, 0.25),    # on the equator, Uganda
-    (60.05, 25.35, 40.0, 0.30),   # on 60E, Chabahar
-    (38.47, 7.05, 30.0, 0.15),    # Hawassa, Ethiopia
+    (36.98, -1.43, 60.0, 0.20),  # Athi River, Kenya
+    (32.55, 0.02, 45.0, 0.25),  # on the equator, Uganda
+    (60.05, 25.35, 40.0, 0.30),  # on 60E, Chabahar
+    (38.47, 7.05, 30.0, 0.15),  # Hawassa, Ethiopia
     (25.62, -33.80, 50.0, 0.20),  # Coega, South Africa
     (-92.40, 14.70, 35.0, 0.20),  # Puerto Chiapas, Mexico
     (106.70, 10.85, 80.0, 0.30),  # Ho Chi Minh City
-    (-46.63, -23.55, 90.0, 0.40), # Sao Paulo
-    (-74.00, 40.70, 120.0, 0.40), # New York
-    (2.35, 48.85, 100.0, 0.30),   # Paris
+    (-46.63, -23.55, 90.0, 0.40),  # Sao Paulo
+    (-74.00, 40.70, 120.0, 0.40),  # New York
+    (2.35, 48.85, 100.0, 0.30),  # Paris
 ]
 CLOUDY = (25.2, -34.2, 26.0, -33.4)  # box with no cloud-free observation in odd months
 STAMP_BASE = "1200"
@@ -64,7 +64,10 @@ def tile_arrays(month: str, tile: str, pixel: float) -> tuple[np.ndarray, np.nda
     growth = 1.0 + 0.03 * (month_index(month) - month_index("2012-04"))
     t = grid.TILES[tile]
     for lon, lat, peak, sigma in CITIES:
-        if not (t.west - 3 * sigma <= lon <= t.east + 3 * sigma and t.south - 3 * sigma <= lat <= t.north + 3 * sigma):
+        if not (
+            t.west - 3 * sigma <= lon <= t.east + 3 * sigma
+            and t.south - 3 * sigma <= lat <= t.north + 3 * sigma
+        ):
             continue
         c0 = max(0, int((lon - 4 * sigma - transform.c) / pixel))
         c1 = min(cols, int((lon + 4 * sigma - transform.c) / pixel) + 2)
@@ -80,8 +83,14 @@ def tile_arrays(month: str, tile: str, pixel: float) -> tuple[np.ndarray, np.nda
     cvg = rng.integers(1, 25, size=(rows, cols), dtype=np.uint16)
     if month_index(month) % 2 == 1:
         w, s, e, n = CLOUDY
-        c0, c1 = max(0, int((w - transform.c) / pixel)), min(cols, int((e - transform.c) / pixel) + 1)
-        r0, r1 = max(0, int((transform.f - n) / pixel)), min(rows, int((transform.f - s) / pixel) + 1)
+        c0, c1 = (
+            max(0, int((w - transform.c) / pixel)),
+            min(cols, int((e - transform.c) / pixel) + 1),
+        )
+        r0, r1 = (
+            max(0, int((transform.f - n) / pixel)),
+            min(rows, int((transform.f - s) / pixel) + 1),
+        )
         if c1 > c0 and r1 > r0:
             cvg[r0:r1, c0:c1] = 0
             rad[r0:r1, c0:c1] = 0.0
@@ -90,8 +99,15 @@ def tile_arrays(month: str, tile: str, pixel: float) -> tuple[np.ndarray, np.nda
 
 def _tif_bytes(arr: np.ndarray, transform) -> bytes:
     with rasterio.MemoryFile() as mem:
-        with mem.open(driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
-                      dtype=arr.dtype, crs="EPSG:4326", transform=transform) as ds:
+        with mem.open(
+            driver="GTiff",
+            width=arr.shape[1],
+            height=arr.shape[0],
+            count=1,
+            dtype=arr.dtype,
+            crs="EPSG:4326",
+            transform=transform,
+        ) as ds:
             ds.write(arr, 1)
         return mem.read()
 
@@ -113,8 +129,15 @@ def write_archive(path: Path, month: str, tile: str, pixel: float) -> Path:
     return path
 
 
-def make_tree(root, start: str, end: str, pixel_arcsec: float = 600, product: str = "vcmcfg",
-              tiles=grid.TILE_IDS, stamp=None) -> list[Path]:
+def make_tree(
+    root,
+    start: str,
+    end: str,
+    pixel_arcsec: float = 600,
+    product: str = "vcmcfg",
+    tiles=grid.TILE_IDS,
+    stamp=None,
+) -> list[Path]:
     """Write the server tree for a month range; existing archives are kept."""
     pixel = pixel_arcsec / 3600.0
     out = []

@@ -13,7 +13,6 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import shapely
 
 from .atomic import atomic_path
@@ -54,7 +53,9 @@ def load_zones(path: str | Path, id_field: str) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
         raise ZonesError(f"zones file {path} has no geometry column; give a polygon layer.")
     if len(gdf) == 0:
-        raise ZonesError(f"zones file {path} holds no features; give a file with at least one zone.")
+        raise ZonesError(
+            f"zones file {path} holds no features; give a file with at least one zone."
+        )
     if id_field not in gdf.columns:
         cols = [c for c in gdf.columns if c != "geometry"]
         raise ZonesError(
@@ -73,7 +74,8 @@ def load_zones(path: str | Path, id_field: str) -> gpd.GeoDataFrame:
     dup = ids[ids.duplicated(keep=False)].unique()
     if len(dup):
         raise ZonesError(
-            f"zones file {path}: duplicate {id_field!r} values {_ids(sorted(dup))}; ids must be unique."
+            f"zones file {path}: duplicate {id_field!r} values {_ids(sorted(dup))}; "
+            "ids must be unique."
         )
     geom = gdf.geometry
     null = geom.isna() | geom.is_empty
@@ -86,8 +88,8 @@ def load_zones(path: str | Path, id_field: str) -> gpd.GeoDataFrame:
     if bad_type.any():
         kinds = sorted(set(geom.geom_type[bad_type]))
         raise ZonesError(
-            f"zones file {path}: zone(s) {_ids(ids[bad_type])} are {'/'.join(kinds)}, not polygons; "
-            "zonal statistics need (multi)polygon outlines."
+            f"zones file {path}: zone(s) {_ids(ids[bad_type])} are {'/'.join(kinds)}, "
+            "not polygons; zonal statistics need (multi)polygon outlines."
         )
     if gdf.crs is None:
         raise ZonesError(
@@ -100,11 +102,15 @@ def load_zones(path: str | Path, id_field: str) -> gpd.GeoDataFrame:
         out = out.to_crs("EPSG:4326")
     invalid = ~out.geometry.is_valid
     if invalid.any():
-        log.warning("repairing %d invalid geometries: %s", invalid.sum(), _ids(out.zone_id[invalid]))
+        log.warning(
+            "repairing %d invalid geometries: %s", invalid.sum(), _ids(out.zone_id[invalid])
+        )
         repaired = shapely.make_valid(out.geometry[invalid].values)
         # make_valid may return a GeometryCollection; keep only its polygonal parts
         repaired = [_polygonal_part(g) for g in repaired]
-        out.loc[invalid, "geometry"] = gpd.GeoSeries(repaired, index=out.index[invalid], crs=out.crs)
+        out.loc[invalid, "geometry"] = gpd.GeoSeries(
+            repaired, index=out.index[invalid], crs=out.crs
+        )
         lost = out.geometry.is_empty | out.geometry.isna()
         if lost.any():
             raise ZonesError(
@@ -136,7 +142,11 @@ def read_prepared(path: str | Path) -> gpd.GeoDataFrame:
     return gdf
 
 
-def bounds_table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
-    b = gdf.geometry.bounds
-    b.insert(0, "zone_id", gdf.zone_id.values)
-    return b
+def needed_tiles(gdf: gpd.GeoDataFrame, pixel: float) -> list[str]:
+    """The tiles some zone intersects (a zone on a border needs both sides)."""
+    from .grid import TILE_IDS, tiles_for_bounds
+
+    hit = {
+        t for b in gdf.geometry.bounds.itertuples(index=False) for t in tiles_for_bounds(b, pixel)
+    }
+    return [t for t in TILE_IDS if t in hit]

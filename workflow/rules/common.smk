@@ -1,15 +1,24 @@
 # Config checks, the month list, paths and input functions shared by every stage.
 import json
+import os
+import sys
 from pathlib import Path
+
+# The logic lives in the sezlights package under src/. Make it importable here and
+# in every job (script jobs inherit PYTHONPATH), installed or not, in any
+# environment (local, conda, container, cluster).
+SRC = str(Path(workflow.basedir).parent / "src")
+sys.path.insert(0, SRC)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+)
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from sezlights import grid
 from sezlights.errors import UserError
 from sezlights.months import month_range
-
 
 validate(config, schema="../../config/config.schema.yaml")
 
@@ -37,10 +46,19 @@ def _latest_month():
     from sezlights.http import get_token, make_session
 
     src = config["source"]
-    session = make_session(token=get_token(src["auth"]))
-    month = latest_month(session, src["base_url"], src["product"])
+    try:
+        session = make_session(token=get_token(src["auth"]))
+        month = latest_month(session, src["base_url"], src["product"])
+    except UserError as exc:
+        if not path.exists():
+            raise
+        month = path.read_text().strip()
+        logger.warning(
+            f"could not ask the server for the latest month ({exc}); using {month}"
+        )
+        return month
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(month + "\n")
+    path.write_text(f"{month}\n")
     return month
 
 
@@ -75,7 +93,7 @@ def _refresh_manifests():
 
     src = config["source"]
     try:
-        session = make_session(token=get_token(src["auth"]))
+        session = make_session(retries=2, backoff=0.5, token=get_token(src["auth"]))
         with ThreadPoolExecutor(max_workers=8) as pool:
             changes = list(
                 pool.map(
@@ -86,9 +104,13 @@ def _refresh_manifests():
                 )
             )
     except UserError as exc:
-        raise WorkflowError(
-            f"{exc}\n(set source.refresh_listings: false to run on the stored manifests)"
-        ) from None
+        # Offline, or a --lint/--unlock/--report without the server: carry on with
+        # the stored manifests, and say so.
+        logger.warning(
+            f"could not check the server for republished tiles ({exc}); "
+            "using the stored manifests"
+        )
+        return
     for change in filter(None, changes):
         logger.warning(f"tile republished: {change}; recomputing that month")
 

@@ -1,6 +1,4 @@
 rule compute_zone_stats:
-    message:
-        "Computing per-zone statistics for {wildcards.month}"
     input:
         radiance="resources/mosaic/{month}/avg_rade9h.tif",
         coverage="resources/mosaic/{month}/cf_cvg.tif",
@@ -11,8 +9,12 @@ rule compute_zone_stats:
         "logs/stats/{month}.log",
     benchmark:
         "benchmarks/stats/{month}.tsv"
+    conda:
+        "../../envs/sezlights.yaml"
     resources:
         mem_mb=2000,
         runtime=60,
+    message:
+        "Computing per-zone statistics for {wildcards.month}"
     script:
         "../scripts/compute_zone_stats.py"

@@ -9,7 +9,10 @@ def main():
     write_csv(df, snakemake.output.table)
     logging.getLogger("sezlights.table").info(
         "%d rows (%d zones x %d months) written to %s",
-        len(df), df.zone_id.nunique(), df.month.nunique(), snakemake.output.table,
+        len(df),
+        df.zone_id.nunique(),
+        df.month.nunique(),
+        snakemake.output.table,
     )
 
 

@@ -5,7 +5,9 @@ from sezlights.zones import read_prepared
 
 def main():
     zones = read_prepared(snakemake.input.zones)
-    df = month_stats(zones, snakemake.input.radiance, snakemake.input.coverage, snakemake.wildcards.month)
+    df = month_stats(
+        zones, snakemake.input.radiance, snakemake.input.coverage, snakemake.wildcards.month
+    )
     write_csv(df, snakemake.output.stats)
 
 

@@ -1,24 +1,24 @@
 import logging
 
-from sezlights import grid
 from sezlights.atomic import write_json
 from sezlights.cli import run_step
 from sezlights.discover import discover_month
 from sezlights.http import get_token, make_session
-from sezlights.zones import read_prepared
+from sezlights.zones import needed_tiles, read_prepared
 
 log = logging.getLogger("sezlights.discover")
 
 
 def main():
     zones = read_prepared(snakemake.input.zones)
-    pixel = snakemake.config["source"]["pixel_arcsec"] / 3600.0
-    needed = sorted(
-        {t for b in zones.geometry.bounds.itertuples(index=False) for t in grid.tiles_for_bounds(b, pixel)}
-    )
+    needed = needed_tiles(zones, snakemake.params.pixel_deg)
     session = make_session(token=get_token(snakemake.params.auth))
     m = discover_month(
-        session, snakemake.params.base_url, snakemake.wildcards.month, snakemake.params.product, needed
+        session,
+        snakemake.params.base_url,
+        snakemake.wildcards.month,
+        snakemake.params.product,
+        needed,
     )
     for t in m["tiles"]:
         log.info("%s: %s (stamp %s, %s bytes)", t["tile"], t["name"], t["stamp"], t["size"])

@@ -1,11 +1,10 @@
 import json
 import logging
 
-from sezlights import grid
 from sezlights.cli import run_step
 from sezlights.errors import UserError
 from sezlights.mosaic import build_mosaic
-from sezlights.zones import read_prepared
+from sezlights.zones import needed_tiles, read_prepared
 
 log = logging.getLogger("sezlights.mosaic")
 
@@ -15,11 +14,11 @@ def main():
     pixel = snakemake.params.pixel_deg
     with open(snakemake.input.manifest) as f:
         listed = {t["tile"] for t in json.load(f)["tiles"]}
-    needed = {t for b in zones.geometry.bounds.itertuples(index=False) for t in grid.tiles_for_bounds(b, pixel)}
-    if needed - listed:
+    lacking = [t for t in needed_tiles(zones, pixel) if t not in listed]
+    if lacking:
         raise UserError(
-            f"{snakemake.wildcards.month}: the manifest lacks tile(s) {', '.join(sorted(needed - listed))} "
-            "that the zones need; delete results/manifests/ or set source.refresh_listings: true, and run again."
+            f"{snakemake.wildcards.month}: the manifest lacks tile(s) {', '.join(lacking)} that "
+            "the zones need; delete that month's manifest in results/manifests/ and run again."
         )
     info = build_mosaic(
         snakemake.input.archives,

@@ -1,15 +1,11 @@
-from sezlights import grid
 from sezlights.atomic import write_json
 from sezlights.cli import run_step
-from sezlights.zones import load_zones, sha256, write_zones
+from sezlights.zones import load_zones, needed_tiles, sha256, write_zones
 
 
 def main():
     zones = load_zones(snakemake.input.zones, snakemake.params.id_field)
-    tiles = sorted(
-        {t for b in zones.geometry.bounds.itertuples(index=False)
-         for t in grid.tiles_for_bounds(b, snakemake.params.pixel_deg)}
-    )
+    tiles = needed_tiles(zones, snakemake.params.pixel_deg)
     write_zones(zones, snakemake.output.zones)
     write_json(
         snakemake.output.summary,
