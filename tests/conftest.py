@@ -58,7 +58,9 @@ def workflow_dir(tmp_path: Path, server: TileServer, **overrides) -> Path:
     work = tmp_path / "work"
     work.mkdir(parents=True)
     for d in ("workflow", "profiles", "config", "envs", "src"):
-        shutil.copytree(REPO / d, work / d, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(
+            REPO / d, work / d, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
     cfg = yaml.safe_load((REPO / "config/demo.yaml").read_text())
     cfg["source"]["base_url"] = f"{server.url}/{SERVER_PATH}"
     cfg["source"]["auth"]["token_url"] = server.token_url
