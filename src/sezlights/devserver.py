@@ -19,6 +19,7 @@ import argparse
 import html
 import json
 import os
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +50,10 @@ class TileServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
         self._faults: dict[str, list[str]] = {}
         self.stall_seconds = 30.0
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hang up; fine
+            super().handle_error(request, client_address)
 
     def add_faults(self, match: str, *faults: str) -> None:
         """Queue faults for the next requests of files whose path contains ``match``."""
@@ -106,6 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: bytes = b"", ctype: str = "text/plain", headers=None):
+        self.server.record(self.command, urlsplit(self.path).path, status)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -114,7 +120,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.server.record(self.command, urlsplit(self.path).path, status)
 
     def do_POST(self):
         path = urlsplit(self.path).path
@@ -169,6 +174,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(416, b"", headers={"Content-Range": f"bytes */{size}"})
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        # recorded before any byte is sent, so a client never sees a response
+        # that the request log does not have yet
+        self.server.record(self.command, path, 599 if fault in ("cut", "stall") else status)
         self.send_response(status)
         self.send_header("Content-Type", "application/x-gzip")
         self.send_header("Content-Length", str(end - start + 1))
@@ -186,7 +194,6 @@ class _Handler(BaseHTTPRequestHandler):
                     if fault == "stall":
                         time.sleep(self.server.stall_seconds)
                     self.close_connection = True
-                    self.server.record(self.command, path, 599)
                     return
                 while left > 0:
                     chunk = f.read(min(1 << 20, left))
@@ -194,7 +201,6 @@ class _Handler(BaseHTTPRequestHandler):
                         break
                     self.wfile.write(chunk)
                     left -= len(chunk)
-        self.server.record(self.command, path, status)
 
 
 def _index(path: str, d: Path) -> bytes:
