@@ -23,7 +23,7 @@ lint: setup
 	$(VENV)/bin/ruff check src tests workflow/scripts
 	$(VENV)/bin/ruff format --check src tests workflow/scripts
 	$(VENV)/bin/snakefmt --check workflow
-	$(VENV)/bin/snakemake --lint --configfile config/config.yaml
+	$(VENV)/bin/snakemake --lint --configfile config/demo.yaml
 
 format: setup
 	$(VENV)/bin/ruff check --fix src tests workflow/scripts

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,7 @@ PIXEL_ARCSEC = 600  # 1/40 of the real resolution: 720 x 450 pixels per northern
 PIXEL = PIXEL_ARCSEC / 3600
 SERVER_PATH = "nighttime_light/monthly/v10"
 TOKEN = "test-token-5f2c9e"
+PASSWORD = "s3cret-pw"
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +35,7 @@ def tile_server(server_tree, tmp_path_factory):
     """A fresh copy of the tree behind its own server, so a test may change it."""
     root = tmp_path_factory.mktemp("server")
     shutil.copytree(server_tree, root, dirs_exist_ok=True)
-    with TileServer(root, token=TOKEN, username="alice", password="s3cret-pw") as srv:
+    with TileServer(root, token=TOKEN, username="alice", password=PASSWORD) as srv:
         srv.tree = root / SERVER_PATH
         yield srv
 
@@ -68,3 +72,59 @@ def workflow_dir(tmp_path: Path, server: TileServer, **overrides) -> Path:
         cfg[key] = {**cfg.get(key, {}), **value}
     (work / "config" / "test.yaml").write_text(yaml.safe_dump(cfg))
     return work
+
+
+def snakemake(work: Path, *args, check=True, wait=True, password=PASSWORD, token=None):
+    """Run snakemake in ``work``; logs in with alice's password, or with ``token``."""
+    env = dict(os.environ, EOG_USERNAME="alice", EOG_PASSWORD=password)
+    env.pop("EOG_TOKEN", None)
+    if token:
+        env = {k: v for k, v in env.items() if k not in ("EOG_USERNAME", "EOG_PASSWORD")}
+        env["EOG_TOKEN"] = token
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/laptop",
+        "--configfile",
+        "config/test.yaml",
+        "--cores",
+        "2",
+        *args,
+    ]
+    if not wait:  # output goes to work/snakemake.out; the caller kills or waits
+        with open(work / "snakemake.out", "w") as out:
+            return subprocess.Popen(
+                cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+    p = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    if check and p.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-6000:]}"
+        )
+    return p
+
+
+def set_months(work: Path, start: str, end: str):
+    edit_config(work, lambda cfg: cfg.update(months={"start": start, "end": end}))
+
+
+def edit_config(work: Path, change) -> None:
+    """Apply ``change(cfg)`` to the working copy's config/test.yaml."""
+    path = work / "config/test.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    change(cfg)
+    path.write_text(yaml.safe_dump(cfg))
+
+
+def files_containing(root: Path, *secrets: str) -> list[Path]:
+    """Every file under ``root`` that contains one of ``secrets``."""
+    hits = []
+    for f in root.rglob("*"):
+        if f.is_file() and not f.is_symlink():
+            data = f.read_bytes()
+            if any(s.encode() in data for s in secrets):
+                hits.append(f)
+    return hits

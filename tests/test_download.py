@@ -59,7 +59,7 @@ def test_gives_up_clearly_and_keeps_the_part(tile_server, tmp_path):
     assert (tmp_path / (t["name"] + ".part")).exists()
 
 
-@pytest.mark.parametrize("fault", ["401", "html"])
+@pytest.mark.parametrize("fault", ["401", "403", "html"])
 def test_login_failures(tile_server, tmp_path, fault):
     t = tile(tile_server)
     tile_server.add_faults("75N060W", fault)

@@ -2,62 +2,26 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
-from conftest import TOKEN, global_arrays, global_transform, workflow_dir
+from conftest import (
+    PASSWORD,
+    TOKEN,
+    files_containing,
+    global_arrays,
+    global_transform,
+    set_months,
+    snakemake,
+    workflow_dir,
+)
 from test_mosaic_stats import reference_stats
 
 from sezlights.zones import load_zones
 
 pytestmark = pytest.mark.workflow
-PASSWORD = "s3cret-pw"
-
-
-def snakemake(work: Path, *args, check=True, wait=True, password=PASSWORD):
-    env = dict(os.environ, EOG_USERNAME="alice", EOG_PASSWORD=password)
-    env.pop("EOG_TOKEN", None)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--profile",
-        "profiles/laptop",
-        "--configfile",
-        "config/test.yaml",
-        "--cores",
-        "2",
-        *args,
-    ]
-    if not wait:
-        return subprocess.Popen(
-            cmd,
-            cwd=work,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-    p = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
-    if check and p.returncode != 0:
-        raise AssertionError(
-            f"snakemake failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-6000:]}"
-        )
-    return p
-
-
-def set_months(work: Path, start: str, end: str):
-    path = work / "config/test.yaml"
-    cfg = yaml.safe_load(path.read_text())
-    cfg["months"] = {"start": start, "end": end}
-    path.write_text(yaml.safe_dump(cfg))
 
 
 def check_against_reference(table: pd.DataFrame, zones_path: Path):
@@ -114,11 +78,8 @@ def test_demo_end_to_end_reruns_and_extension(tile_server, tmp_path):
     assert changed == ["2019-02.csv"]
     assert tile_server.file_gets()[-1].endswith("75N060W_vcmcfg_v10_c201903221000.tgz")
 
-    # secrets never land in any file the run leaves
-    for f in work.rglob("*"):
-        if f.is_file():
-            data = f.read_bytes()
-            assert PASSWORD.encode() not in data and TOKEN.encode() not in data, f
+    # secrets never land in any file the run leaves (logs, benchmarks, metadata, results)
+    assert files_containing(work, PASSWORD, TOKEN) == []
 
 
 def test_killed_run_resumes_to_identical_results(tile_server, tmp_path):
@@ -173,3 +134,4 @@ def test_wrong_password_is_one_clear_error(tile_server, tmp_path):
     assert p.returncode != 0
     assert "login failed: set EOG_TOKEN or EOG_USERNAME/EOG_PASSWORD" in out
     assert "wrong-password-123" not in out
+    assert files_containing(work, "wrong-password-123", TOKEN) == []

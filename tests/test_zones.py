@@ -87,3 +87,27 @@ def test_demo_zones_are_valid():
 
     out = load_zones(REPO / "config/zones/demo_zones.geojson", "zone_id")
     assert len(out) == 6
+
+
+@pytest.mark.parametrize(
+    "ring",
+    [
+        [(179.9, -17.0), (-179.9, -17.0), (-179.9, -16.8), (179.9, -16.8)],  # jumps at 180
+        [(179.9, -17.0), (180.1, -17.0), (180.1, -16.8), (179.9, -16.8)],  # beyond 180
+    ],
+)
+def test_antimeridian_zone_is_cut_in_two(tmp_path, ring):
+    path = tmp_path / "z.geojson"
+    path.write_text(zones(["fiji"], [Polygon(ring)]).to_json())
+    geom = load_zones(path, "sez_id").geometry.iloc[0]
+    assert geom.geom_type == "MultiPolygon" and len(geom.geoms) == 2
+    assert geom.area == pytest.approx(0.2 * 0.2)
+    assert -180 <= geom.bounds[0] and geom.bounds[2] <= 180
+
+
+@pytest.mark.filterwarnings("ignore:.crs. was not provided")
+def test_missing_crs(tmp_path):
+    shp = tmp_path / "z.shp"  # a shapefile without its .prj
+    gpd.GeoDataFrame({"sez_id": ["a"]}, geometry=[box(0, 0, 1, 1)]).to_file(shp)
+    with pytest.raises(ZonesError, match="no coordinate reference system"):
+        load_zones(shp, "sez_id")

@@ -6,9 +6,11 @@ prints them), files behind a bearer token, HTTP ``Range`` requests, and an OpenI
 Connect-style password-grant token endpoint at ``/token``. Every request is
 counted, so tests can check what a run fetched, and faults can be queued per
 file (``server.add_faults("75N060W", "503", "503", "cut")``) to make a download
-fail for real: ``503``, ``401``, ``html`` (a login page with status 200), ``cut``
-(the connection closes halfway through the body) and ``stall`` (the body stops
-halfway and the connection hangs).
+fail for real: ``503``, ``401``, ``403``, ``html`` (a login page with status 200),
+``cut`` (half the body, then the connection closes: a body shorter than its
+Content-Length), ``reset`` (half the body, then a TCP reset), ``stall`` (half the
+body, then the connection hangs for ``stall_seconds``) and ``redirect`` (a 302 to
+the same path under ``redirect_base``, e.g. another host).
 
 ``python -m sezlights.devserver --root DIR --port 8765 --token demo-token``
 """
@@ -19,6 +21,8 @@ import argparse
 import html
 import json
 import os
+import socket
+import struct
 import sys
 import threading
 import time
@@ -50,6 +54,8 @@ class TileServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
         self._faults: dict[str, list[str]] = {}
         self.stall_seconds = 30.0
+        self.redirect_base: str | None = None
+        self.auth_headers: list[str | None] = []  # Authorization header of each file request
 
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hang up; fine
@@ -151,14 +157,19 @@ class _Handler(BaseHTTPRequestHandler):
             if not path.endswith("/"):
                 return self._send(301, b"", headers={"Location": path + "/"})
             return self._send(200, _index(path, target), "text/html; charset=utf-8")
+        with self.server._lock:
+            self.server.auth_headers.append(self.headers.get("Authorization"))
         if self.server.token:
             if self.headers.get("Authorization", "") != f"Bearer {self.server.token}":
                 return self._send(401, b"login required", headers={"WWW-Authenticate": "Bearer"})
         fault = self.server.next_fault(path)
         if fault == "503":
             return self._send(503, b"busy", headers={"Retry-After": "0"})
-        if fault == "401":
-            return self._send(401, b"login required")
+        if fault in ("401", "403"):
+            return self._send(int(fault), b"login required")
+        if fault == "redirect":
+            location = self.server.redirect_base.rstrip("/") + "/" + rel
+            return self._send(302, b"", headers={"Location": location})
         if fault == "html":
             return self._send(200, b"<!DOCTYPE html><html><body>Sign in</body></html>", "text/html")
         size = target.stat().st_size
@@ -176,7 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         # recorded before any byte is sent, so a client never sees a response
         # that the request log does not have yet
-        self.server.record(self.command, path, 599 if fault in ("cut", "stall") else status)
+        broken = fault in ("cut", "reset", "stall")
+        self.server.record(self.command, path, 599 if broken else status)
         self.send_response(status)
         self.send_header("Content-Type", "application/x-gzip")
         self.send_header("Content-Length", str(end - start + 1))
@@ -187,12 +199,16 @@ class _Handler(BaseHTTPRequestHandler):
             with open(target, "rb") as f:
                 f.seek(start)
                 left = end - start + 1
-                if fault in ("cut", "stall"):
+                if broken:
                     half = left // 2
                     self.wfile.write(f.read(half))
                     self.wfile.flush()
                     if fault == "stall":
                         time.sleep(self.server.stall_seconds)
+                    if fault == "reset":  # SO_LINGER 0: close() sends RST
+                        self.connection.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                     self.close_connection = True
                     return
                 while left > 0:

@@ -139,7 +139,7 @@ def _fetch(session, url, part: Path, have: int, headers, timeout, name, progress
                 ascii=True,
             ) as bar,
         ):
-            for chunk in r.iter_content(chunk_size=1 << 20):
+            for chunk in r.iter_content(chunk_size=1 << 16):
                 if first and start == 0:
                     first = False
                     if not chunk.startswith(b"\x1f\x8b"):

@@ -88,15 +88,15 @@ def tiles_for_bounds(bounds, pixel: float) -> list[str]:
 def window_for_bounds(bounds, pixel: float, pad: int = 1):
     """Global-lattice pixel window (row_off, col_off, height, width) covering a box.
 
-    Padded by ``pad`` pixels and clipped to the coverage of the composites.
+    Padded by ``pad`` pixels and clipped to the coverage of the composites. A box
+    wholly outside the coverage gets the nearest one-pixel-wide strip inside it,
+    so its zones still get a (NaN, ``outside_coverage``) row rather than an error.
     """
     x0, y0 = global_origin(pixel)
     rows, cols = global_shape(pixel)
     minx, miny, maxx, maxy = bounds
-    c0 = max(0, math.floor((minx - x0) / pixel) - pad)
-    c1 = min(cols, math.ceil((maxx - x0) / pixel) + pad)
-    r0 = max(0, math.floor((y0 - maxy) / pixel) - pad)
-    r1 = min(rows, math.ceil((y0 - miny) / pixel) + pad)
-    if c1 <= c0 or r1 <= r0:
-        return None
+    c0 = min(cols - 1, max(0, math.floor((minx - x0) / pixel) - pad))
+    c1 = max(c0 + 1, min(cols, math.ceil((maxx - x0) / pixel) + pad))
+    r0 = min(rows - 1, max(0, math.floor((y0 - maxy) / pixel) - pad))
+    r1 = max(r0 + 1, min(rows, math.ceil((y0 - miny) / pixel) + pad))
     return r0, c0, r1 - r0, c1 - c0

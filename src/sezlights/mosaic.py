@@ -56,13 +56,7 @@ COG = {
 
 
 def mosaic_profile(bounds, pixel: float) -> dict:
-    win = grid.window_for_bounds(bounds, pixel)
-    if win is None:
-        raise UserError(
-            f"the zones (bounds {bounds}) lie entirely outside the VIIRS coverage "
-            f"(65S to 75N); check the zones file."
-        )
-    r0, c0, h, w = win
+    r0, c0, h, w = grid.window_for_bounds(bounds, pixel)
     x0, y0 = grid.global_origin(pixel)
     transform = Affine(pixel, 0.0, x0 + c0 * pixel, 0.0, -pixel, y0 - r0 * pixel)
     prof = dict(GTIFF, width=w, height=h, transform=transform, crs="EPSG:4326")
@@ -112,9 +106,11 @@ def build_mosaic(
     ref = prof["transform"]
     H, W = prof["height"], prof["width"]
     kinds = list(out)
-    scratch = Path(
-        tempfile.mkdtemp(prefix=".mosaic-", dir=workdir or Path(next(iter(out.values()))).parent)
-    )
+    outdir = Path(workdir) if workdir else Path(next(iter(out.values()))).parent
+    outdir.mkdir(parents=True, exist_ok=True)
+    for stale in outdir.glob(".mosaic-*"):  # left by a job that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".mosaic-", dir=outdir))
     info: dict[str, dict] = {}
     try:
         tmp_paths = {k: scratch / f"{k}.tif" for k in kinds}

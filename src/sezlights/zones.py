@@ -13,7 +13,9 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import shapely
+import shapely.affinity
 
 from .atomic import atomic_path
 from .errors import ZonesError
@@ -100,6 +102,7 @@ def load_zones(path: str | Path, id_field: str) -> gpd.GeoDataFrame:
     if not out.crs.equals("EPSG:4326"):
         log.info("reprojecting zones from %s to EPSG:4326", out.crs.to_string())
         out = out.to_crs("EPSG:4326")
+    out["geometry"] = [split_antimeridian(g) for g in out.geometry]
     invalid = ~out.geometry.is_valid
     if invalid.any():
         log.warning(
@@ -118,6 +121,36 @@ def load_zones(path: str | Path, id_field: str) -> gpd.GeoDataFrame:
                 "no area once repaired; fix their outlines."
             )
     return out.reset_index(drop=True)
+
+
+def split_antimeridian(geom):
+    """Cut a zone that crosses 180 degrees into parts on either side of it.
+
+    Two ways of writing such a zone are understood: longitudes beyond +/-180
+    (179.9 .. 180.1), and longitudes that jump from about +180 to about -180
+    (179.9 .. -179.9, which taken literally would span the whole globe: read as
+    crossing the antimeridian when the zone is wider than 180 degrees). The result
+    is a MultiPolygon whose parts lie within -180..180.
+    """
+    minx, _, maxx, _ = geom.bounds
+    if minx >= -180 and maxx <= 180 and maxx - minx <= 180:
+        return geom
+    if maxx - minx > 180 and minx >= -180 and maxx <= 180:
+        # jumps across the antimeridian: move the western vertices east by 360
+        geom = shapely.make_valid(shapely.transform(geom, _west_to_east))
+    parts = []
+    for shift in (-360, 0, 360):
+        window = shapely.box(-180 - shift, -90, 180 - shift, 90)
+        piece = geom.intersection(window)
+        if not piece.is_empty:
+            parts.append(shapely.affinity.translate(piece, xoff=shift))
+    return _polygonal_part(shapely.union_all(parts)) if parts else geom
+
+
+def _west_to_east(xy: np.ndarray) -> np.ndarray:
+    xy = xy.copy()
+    xy[:, 0] = np.where(xy[:, 0] < 0, xy[:, 0] + 360, xy[:, 0])
+    return xy
 
 
 def _polygonal_part(geom):
@@ -143,10 +176,13 @@ def read_prepared(path: str | Path) -> gpd.GeoDataFrame:
 
 
 def needed_tiles(gdf: gpd.GeoDataFrame, pixel: float) -> list[str]:
-    """The tiles some zone intersects (a zone on a border needs both sides)."""
+    """The tiles some zone intersects (a zone on a border needs both sides).
+
+    Each part of a multi-part zone counts on its own, so a zone cut at the
+    antimeridian needs the tiles at both ends of the globe, not all between.
+    """
     from .grid import TILE_IDS, tiles_for_bounds
 
-    hit = {
-        t for b in gdf.geometry.bounds.itertuples(index=False) for t in tiles_for_bounds(b, pixel)
-    }
+    parts = gdf.geometry.explode(index_parts=False).bounds
+    hit = {t for b in parts.itertuples(index=False) for t in tiles_for_bounds(b, pixel)}
     return [t for t in TILE_IDS if t in hit]
