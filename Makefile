@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test report lint format clean
 
 setup: $(VENV)/.installed
 
@@ -15,6 +15,9 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(PY) -m sezlights.demo
+
+report: setup
+	$(VENV)/bin/snakemake --report results/report.html
 
 test: setup
 	$(VENV)/bin/pytest

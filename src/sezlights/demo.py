@@ -53,10 +53,25 @@ def main(argv=None) -> int:
         *argv,
     ]
     print(f"demo: tile server at {server.url}; running: {' '.join(cmd[1:])}", flush=True)
+    report = repo / "results" / "report.html"
     with server:
         t0 = time.time()
         rc = subprocess.call(cmd, env=env)
         took = time.time() - t0
+        if rc == 0:
+            rc = subprocess.call(
+                [
+                    sys.executable,
+                    "-m",
+                    "snakemake",
+                    "--configfile",
+                    "config/demo.yaml",
+                    "--report",
+                    str(report),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
     tgz = len(server.file_gets())
     if rc != 0:
         print(
@@ -67,6 +82,7 @@ def main(argv=None) -> int:
     table = repo / "results" / "zonal_stats.csv"
     print(f"demo: done in {took:.1f}s, {tgz} tile downloads.")
     print(f"demo: the time-series table is {table}")
+    print(f"demo: the run report is {report} (open it in a browser)")
     return 0
 
 

@@ -4,7 +4,13 @@ rule compute_zone_stats:
         coverage="resources/mosaic/{month}/cf_cvg.tif",
         zones="resources/zones.gpkg",
     output:
-        stats="results/stats/{month}.csv",
+        stats=report(
+            "results/stats/{month}.csv",
+            caption="../report/month_stats.rst",
+            category="4. Statistics",
+            subcategory="Per month",
+            labels={"month": "{month}", "table": "zone statistics"},
+        ),
     log:
         "logs/stats/{month}.log",
     benchmark:

@@ -2,7 +2,13 @@ rule combine_zone_stats:
     input:
         stats=expand("results/stats/{month}.csv", month=MONTHS),
     output:
-        table="results/zonal_stats.csv",
+        table=report(
+            "results/zonal_stats.csv",
+            caption="../report/table.rst",
+            category="4. Statistics",
+            subcategory="Table",
+            labels={"table": "all zones and months"},
+        ),
     log:
         "logs/combine_zone_stats.log",
     localrule: True
