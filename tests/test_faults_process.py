@@ -52,7 +52,7 @@ def resume_and_compare(work: Path, reference):
     for rel, data in reference.items():
         assert (work / rel).read_bytes() == data, rel
     leftovers = [p for p in work.rglob("*") if p.name.endswith((".tmp", ".part"))]
-    leftovers += [p for p in work.rglob(".mosaic-*")]
+    leftovers += [p for p in work.rglob(".mosaic-*")] + [p for p in work.rglob(".gather-*")]
     assert leftovers == [], leftovers
 
 

@@ -194,3 +194,58 @@ def test_stats_agree_with_exactextract_on_full_pixels(month_archives, tmp_path):
     assert ours.pixel_count == pytest.approx(theirs["count"], abs=1e-3)
     for k in ("sum", "mean", "min", "max"):
         assert ours[k] == pytest.approx(theirs[k], rel=1e-5)
+
+
+def test_fast_path_equals_rasterstats(month_archives, tmp_path):
+    """The per-month gather over a once-built pixel index gives what rasterstats gives."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from sezlights import zonal
+    from sezlights.zones import load_zones
+
+    zones = _zones_file(tmp_path)
+    extra = gpd.GeoDataFrame(
+        {"id": ["antimeridian", "two-parts"]},
+        geometry=[
+            box(179.6, -17.9, 180.4, -17.5),  # cut into two parts at 180
+            shapely.MultiPolygon([box(32.0, 0.5, 32.2, 0.7), box(-59.9, 10.0, -59.8, 10.1)]),
+        ],
+        crs="EPSG:4326",
+    )
+    extra.to_file(tmp_path / "extra.geojson")
+    zones = pd.concat([zones, load_zones(tmp_path / "extra.geojson", "id")], ignore_index=True)
+
+    index = zonal.build_index(zones, PIXEL)
+    zonal.save_index(index, tmp_path / "index.npz")
+    index = zonal.load_index(tmp_path / "index.npz")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / ".gather-stale").mkdir()  # as a killed job leaves it
+    fast = zonal.reduce(index, zonal.gather(index, list(month_archives.values()), scratch), MONTH)
+    assert list(scratch.iterdir()) == [], "scratch not cleaned"
+
+    out = {"avg_rade9h": tmp_path / "rad.tif", "cf_cvg": tmp_path / "cvg.tif"}
+    build_mosaic(list(month_archives.values()), tuple(zones.total_bounds), PIXEL, out)
+    slow = month_stats(zones, str(out["avg_rade9h"]), str(out["cf_cvg"]), MONTH)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=1e-6, atol=1e-5)
+
+    fast = fast.set_index("zone_id")
+    rad, cvg = global_arrays(MONTH)
+    ref = reference_stats(
+        zones.set_index("zone_id").geometry["two-parts"], rad, cvg, global_transform()
+    )
+    assert fast.loc["two-parts", "pixel_count"] == ref["pixel_count"]
+    assert fast.loc["two-parts", "sum"] == pytest.approx(ref["sum"], rel=1e-6)
+    assert fast.loc["antimeridian", "pixel_count"] > 0
+    assert fast.loc["north-of-coverage", "quality"] == "outside_coverage"
+
+
+def test_fast_path_rejects_wrong_grid(month_archives, tmp_path):
+    from sezlights import zonal
+    from sezlights.errors import UserError
+
+    zones = _zones_file(tmp_path)
+    index = zonal.build_index(zones, PIXEL / 2)
+    with pytest.raises(UserError, match="not the EOG grid"):
+        zonal.gather(index, [month_archives["00N060W"]], tmp_path)

@@ -119,6 +119,14 @@ if config["source"]["refresh_listings"]:
     _refresh_manifests()
 
 
+def kept_mosaics():
+    """Every month's mosaic when mosaic.keep is set; otherwise only the report's."""
+    if not KEEP_MOSAIC:
+        return []
+    bands = ["avg_rade9h", "cf_cvg"]
+    return expand("resources/mosaic/{month}/{band}.tif", month=MONTHS, band=bands)
+
+
 def maybe_temp(path, keep):
     return path if keep else temp(path)
 

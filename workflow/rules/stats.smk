@@ -1,8 +1,8 @@
 rule compute_zone_stats:
     input:
-        radiance="resources/mosaic/{month}/avg_rade9h.tif",
-        coverage="resources/mosaic/{month}/cf_cvg.tif",
-        zones="resources/zones.gpkg",
+        archives=tile_archives,
+        manifest=ancient("results/manifests/{month}.json"),
+        index="resources/zone_index.npz",
     output:
         stats=report(
             "results/stats/{month}.csv",
@@ -20,6 +20,8 @@ rule compute_zone_stats:
     resources:
         mem_mb=2000,
         runtime=60,
+    params:
+        scratch="resources/scratch",
     message:
         "Computing per-zone statistics for {wildcards.month}"
     script:

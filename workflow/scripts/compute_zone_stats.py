@@ -1,14 +1,16 @@
+from pathlib import Path
+
 from sezlights.cli import run_step
-from sezlights.stats import month_stats, write_csv
-from sezlights.zones import read_prepared
+from sezlights.stats import write_csv
+from sezlights.zonal import gather, load_index, reduce
 
 
 def main():
-    zones = read_prepared(snakemake.input.zones)
-    df = month_stats(
-        zones, snakemake.input.radiance, snakemake.input.coverage, snakemake.wildcards.month
-    )
-    write_csv(df, snakemake.output.stats)
+    index = load_index(snakemake.input.index)
+    scratch = Path(snakemake.params.scratch) / snakemake.wildcards.month
+    scratch.mkdir(parents=True, exist_ok=True)
+    values = gather(index, list(snakemake.input.archives), scratch)
+    write_csv(reduce(index, values, snakemake.wildcards.month), snakemake.output.stats)
 
 
 run_step(snakemake, main)
