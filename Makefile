@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test report lint format clean
+.PHONY: setup demo test report benchmark lint format clean
 
 setup: $(VENV)/.installed
 
@@ -22,15 +22,19 @@ report: setup
 test: setup
 	$(VENV)/bin/pytest
 
+# Full-resolution benchmark (not part of the tests): ~10 GB of disk, ~30 minutes.
+benchmark: setup
+	$(PY) bench/benchmark.py
+
 lint: setup
-	$(VENV)/bin/ruff check src tests workflow/scripts
-	$(VENV)/bin/ruff format --check src tests workflow/scripts
+	$(VENV)/bin/ruff check src tests workflow/scripts bench
+	$(VENV)/bin/ruff format --check src tests workflow/scripts bench
 	$(VENV)/bin/snakefmt --check workflow
 	$(VENV)/bin/snakemake --lint --configfile config/demo.yaml
 
 format: setup
-	$(VENV)/bin/ruff check --fix src tests workflow/scripts
-	$(VENV)/bin/ruff format src tests workflow/scripts
+	$(VENV)/bin/ruff check --fix src tests workflow/scripts bench
+	$(VENV)/bin/ruff format src tests workflow/scripts bench
 	$(VENV)/bin/snakefmt workflow
 
 clean:

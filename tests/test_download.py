@@ -113,6 +113,7 @@ def _tgz(path, members):
         ("../evil.avg_rade9h.tif", tarfile.REGTYPE),
         ("/tmp/evil.avg_rade9h.tif", tarfile.REGTYPE),
         ("x.avg_rade9h.tif", tarfile.SYMTYPE),
+        ("../" + "d" * 120 + "/evil.avg_rade9h.tif", tarfile.REGTYPE),  # in a pax header
     ],
 )
 def test_archive_members_escaping_are_refused(tmp_path, name, kind):
@@ -132,3 +133,26 @@ def test_archive_members_escaping_are_refused(tmp_path, name, kind):
         archive.verify(arc)
     assert not list(out.iterdir())
     assert not (tmp_path / "evil.avg_rade9h.tif").exists()
+
+
+def test_archives_with_extension_headers_are_read(tmp_path):
+    """Long member names (pax or GNU headers) take tarfile's own reader."""
+    long = "x" * 120
+    for fmt in (tarfile.PAX_FORMAT, tarfile.GNU_FORMAT):
+        arc = tmp_path / f"long-{fmt}.tgz"
+        with tarfile.open(arc, "w:gz", format=fmt) as tar:
+            for kind, data in (("avg_rade9h", b"r" * 1000), ("cf_cvg", b"c" * 513)):
+                info = tarfile.TarInfo(f"{long}.{kind}.tif")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        assert archive.verify(arc) == {"avg_rade9h": 1000, "cf_cvg": 513}
+        out = archive.extract(arc, tmp_path / f"out-{fmt}")
+        assert out["cf_cvg"].read_bytes() == b"c" * 513
+
+
+def test_truncated_archive_is_corrupt(tile_server, tmp_path):
+    p = next((tile_server.tree / "2019/201901/vcmcfg").glob("*00N060W*"))
+    cut = tmp_path / p.name
+    cut.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    with pytest.raises(CorruptArchiveError, match="corrupt"):
+        archive.verify(cut)

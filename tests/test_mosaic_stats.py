@@ -196,13 +196,28 @@ def test_stats_agree_with_exactextract_on_full_pixels(month_archives, tmp_path):
         assert ours[k] == pytest.approx(theirs[k], rel=1e-5)
 
 
-def test_fast_path_equals_rasterstats(month_archives, tmp_path):
-    """The per-month gather over a once-built pixel index gives what rasterstats gives."""
+@pytest.mark.parametrize("path", ["header", "stream", "disk"])
+def test_fast_path_equals_rasterstats(month_archives, tmp_path, monkeypatch, path):
+    """The per-month gather over a once-built pixel index gives what rasterstats gives.
+
+    Rows are taken from the header bytes (small tiles), from the decompressed
+    stream after a short header (as for real tiles), or, for layouts other than a
+    plain stripped GeoTIFF, from a band unpacked to disk.
+    """
     import geopandas as gpd
     import pandas as pd
 
     from sezlights import zonal
     from sezlights.zones import load_zones
+
+    used = []
+    for fn in ("_strip_plan", "_points_via_disk"):
+        real = getattr(zonal, fn)
+        monkeypatch.setattr(zonal, fn, lambda *a, _real=real, _fn=fn: used.append(_fn) or _real(*a))
+    if path == "stream":
+        monkeypatch.setattr(zonal, "HEADER_BYTES", 16384)
+    if path == "disk":
+        monkeypatch.setattr(zonal, "_strip_plan", lambda *a: used.append("_strip_plan"))
 
     zones = _zones_file(tmp_path)
     extra = gpd.GeoDataFrame(
@@ -224,6 +239,7 @@ def test_fast_path_equals_rasterstats(month_archives, tmp_path):
     (scratch / ".gather-stale").mkdir()  # as a killed job leaves it
     fast = zonal.reduce(index, zonal.gather(index, list(month_archives.values()), scratch), MONTH)
     assert list(scratch.iterdir()) == [], "scratch not cleaned"
+    assert ("_points_via_disk" in used) == (path == "disk"), used
 
     out = {"avg_rade9h": tmp_path / "rad.tif", "cf_cvg": tmp_path / "cvg.tif"}
     build_mosaic(list(month_archives.values()), tuple(zones.total_bounds), PIXEL, out)

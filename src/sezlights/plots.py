@@ -20,8 +20,6 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import rasterio  # noqa: E402
-import rasterio.windows  # noqa: E402
 import yaml  # noqa: E402
 
 from .atomic import atomic_path  # noqa: E402
@@ -102,47 +100,45 @@ def timeseries_figures(table: pd.DataFrame, outdir: str | Path) -> list[Path]:
 
 def zone_maps(
     zones: gpd.GeoDataFrame,
-    radiance: str | Path,
+    crops: list[tuple[np.ndarray, tuple[float, float, float, float]]],
     month: str,
     outdir: str | Path,
-    context_pixels: int = 6,
 ) -> list[Path]:
-    """One PNG per zone: its outline over the mosaic crop around it, with a colour scale."""
+    """One PNG per zone: its outline over the radiance around it, with a colour scale.
+
+    ``crops`` holds, per zone, the radiance array around it and its bounds (left,
+    bottom, right, top), as :func:`sezlights.zonal.gather_crops` reads them from the
+    month's tiles.
+    """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    with rasterio.open(radiance) as src:
-        px = abs(src.transform.a)
-        for zone_id, geom in zip(zones.zone_id, zones.geometry, strict=True):
-            minx, miny, maxx, maxy = geom.bounds
-            pad = max(context_pixels * px, 0.5 * max(maxx - minx, maxy - miny))
-            win = rasterio.windows.from_bounds(
-                minx - pad, miny - pad, maxx + pad, maxy + pad, transform=src.transform
-            )
-            win = win.round_offsets(op="floor").round_lengths(op="ceil")
-            data = src.read(1, window=win, boundless=True, fill_value=np.nan)
-            left, bottom, right, top = rasterio.windows.bounds(win, src.transform)
-            fig, ax = plt.subplots(figsize=(5.2, 4.4))
-            finite = data[np.isfinite(data)]
-            vmax = float(np.percentile(finite, 99)) if finite.size else 1.0
-            im = ax.imshow(
-                data,
-                extent=(left, right, bottom, top),
-                cmap="magma",
-                vmin=0,
-                vmax=max(vmax, 1e-6),
-                interpolation="nearest",
-            )
-            gpd.GeoSeries([geom]).boundary.plot(ax=ax, color="#00e5ff", lw=1.6)
-            cb = fig.colorbar(im, ax=ax, shrink=0.85)
-            cb.set_label(f"radiance ({UNITS})", fontsize=8)
-            ax.set_title(f"{zone_id}, {month}", fontsize=10)
-            ax.set_xlabel("longitude (°)", fontsize=8)
-            ax.set_ylabel("latitude (°)", fontsize=8)
-            ax.tick_params(labelsize=7)
-            dest = outdir / f"{safe_name(zone_id)}.png"
-            _save(fig, dest)
-            written.append(dest)
+    for zone_id, geom, (data, (left, bottom, right, top)) in zip(
+        zones.zone_id, zones.geometry, crops, strict=True
+    ):
+        fig, ax = plt.subplots(figsize=(5.2, 4.4))
+        finite = data[np.isfinite(data)]
+        vmax = float(np.percentile(finite, 99)) if finite.size else 1.0
+        im = ax.imshow(
+            data,
+            extent=(left, right, bottom, top),
+            cmap="magma",
+            vmin=0,
+            vmax=max(vmax, 1e-6),
+            interpolation="nearest",
+        )
+        gpd.GeoSeries([geom]).boundary.plot(ax=ax, color="#00e5ff", lw=1.6)
+        ax.set_xlim(left, right)
+        ax.set_ylim(bottom, top)
+        cb = fig.colorbar(im, ax=ax, shrink=0.85)
+        cb.set_label(f"radiance ({UNITS})", fontsize=8)
+        ax.set_title(f"{zone_id}, {month}", fontsize=10)
+        ax.set_xlabel("longitude (°)", fontsize=8)
+        ax.set_ylabel("latitude (°)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        dest = outdir / f"{safe_name(zone_id)}.png"
+        _save(fig, dest)
+        written.append(dest)
     return written
 
 

@@ -11,6 +11,7 @@ reference this path is tested against.
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -83,40 +84,180 @@ def tile_of_archive(name: str) -> str:
     return m["tile"]
 
 
-def gather(index: dict, archives: list[str | Path], scratch: str | Path) -> dict[str, np.ndarray]:
+def gather(
+    index: dict, archives: list[str | Path], scratch: str | Path, kinds=KINDS
+) -> dict[str, np.ndarray]:
     """Values of every indexed pixel, per band; NaN where no archive covers it.
 
-    One band of one tile is unpacked at a time into ``scratch`` (a folder of this
-    month's alone) and deleted after its needed rows are read: extra disk is one
-    unpacked band, memory one window of rows.
+    Each archive is read once, as a stream. A plain (uncompressed, stripped) GeoTIFF
+    member, as EOG ships, is read straight out of the decompressed stream: its
+    header gives the offset of every row, the rows some zone touches are kept, the
+    rest is skipped, and nothing is written to disk. Any other layout is unpacked
+    into ``scratch`` (a folder of this month's alone), read in row windows and
+    deleted: extra disk is then one unpacked band.
     """
     pixel = float(index["pixel"])
     rows, cols = index["row"], index["col"]
-    out = {k: np.full(rows.size, np.nan, dtype=np.float64) for k in KINDS}
+    out = {k: np.full(rows.size, np.nan, dtype=np.float64) for k in kinds}
     x0, y0 = grid.global_origin(pixel)
     for stale in Path(scratch).glob(".gather-*"):  # left by a job that was killed
         shutil.rmtree(stale, ignore_errors=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".gather-", dir=scratch))
-    try:
-        for arc in archives:
-            tile = tile_of_archive(arc)
-            t = grid.tile_transform(tile, pixel)
-            r_off, c_off = round((y0 - t.f) / pixel), round((t.c - x0) / pixel)
-            th, tw = grid.tile_shape(tile, pixel)
-            sel = np.nonzero(
-                (rows >= r_off) & (rows < r_off + th) & (cols >= c_off) & (cols < c_off + tw)
-            )[0]
-            if sel.size == 0:
-                continue
-            members = archive.extract(arc, scratch, KINDS)
-            for kind in KINDS:
-                with rasterio.open(members[kind]) as src:
-                    _check_tile(src, t, pixel, Path(arc).name)
-                    out[kind][sel] = _read_points(src, rows[sel] - r_off, cols[sel] - c_off)
-                members[kind].unlink()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    for arc in archives:
+        tile = tile_of_archive(arc)
+        t = grid.tile_transform(tile, pixel)
+        r_off, c_off = round((y0 - t.f) / pixel), round((t.c - x0) / pixel)
+        th, tw = grid.tile_shape(tile, pixel)
+        sel = np.nonzero(
+            (rows >= r_off) & (rows < r_off + th) & (cols >= c_off) & (cols < c_off + tw)
+        )[0]
+        if sel.size == 0:
+            continue
+        r, c = rows[sel] - r_off, cols[sel] - c_off
+
+        def take(kind, f, size, sel=sel, r=r, c=c, t=t, name=Path(arc).name):
+            out[kind][sel] = _points_from_member(f, size, r, c, t, pixel, name, scratch)
+
+        archive.each_member(arc, kinds, take)
     return out
+
+
+def crop_windows(zones: gpd.GeoDataFrame, pixel: float, context_pixels: int = 6):
+    """Global-lattice window (row, col, height, width) around each zone, for maps.
+
+    Padded by ``context_pixels`` or half the zone's size, whichever is more; not
+    clipped (pixels outside the coverage come back NaN). A zone cut at the
+    antimeridian is framed by its largest part.
+    """
+    x0, y0 = grid.global_origin(pixel)
+    out = []
+    for geom in zones.geometry:
+        minx, _, maxx, _ = geom.bounds
+        if maxx - minx > 180 and hasattr(geom, "geoms"):
+            geom = max(geom.geoms, key=lambda g: g.area)
+        minx, miny, maxx, maxy = geom.bounds
+        pad = max(context_pixels * pixel, 0.5 * max(maxx - minx, maxy - miny))
+        c0 = math.floor((minx - pad - x0) / pixel)
+        c1 = math.ceil((maxx + pad - x0) / pixel)
+        r0 = math.floor((y0 - maxy - pad) / pixel)
+        r1 = math.ceil((y0 - miny + pad) / pixel)
+        out.append((r0, c0, r1 - r0, c1 - c0))
+    return out
+
+
+def gather_crops(
+    zones: gpd.GeoDataFrame,
+    archives: list[str | Path],
+    pixel: float,
+    scratch: str | Path,
+    context_pixels: int = 6,
+) -> list[tuple[np.ndarray, tuple[float, float, float, float]]]:
+    """Radiance around each zone, read from the month's archives (no mosaic).
+
+    Returns, per zone, the array and its bounds (left, bottom, right, top).
+    """
+    x0, y0 = grid.global_origin(pixel)
+    wins = crop_windows(zones, pixel, context_pixels)
+    rows = [np.repeat(np.arange(r0, r0 + h), w) for r0, c0, h, w in wins]
+    cols = [np.tile(np.arange(c0, c0 + w), h) for r0, c0, h, w in wins]
+    index = {
+        "row": np.concatenate(rows).astype(np.int64),
+        "col": np.concatenate(cols).astype(np.int64),
+        "pixel": np.array(pixel),
+    }
+    values = gather(index, archives, scratch, kinds=("avg_rade9h",))["avg_rade9h"]
+    out, start = [], 0
+    for r0, c0, h, w in wins:
+        arr = values[start : start + h * w].reshape(h, w)
+        start += h * w
+        left, top = x0 + c0 * pixel, y0 - r0 * pixel
+        out.append((arr, (left, top - h * pixel, left + w * pixel, top)))
+    return out
+
+
+HEADER_BYTES = 1 << 20  # a plain GeoTIFF's header and row offsets fit well within this
+
+
+def _points_from_member(f, size, r, c, expected, pixel, name, scratch) -> np.ndarray:
+    head = f.read(min(size, HEADER_BYTES))
+    plan = _strip_plan(head, expected, pixel, name)
+    if plan is None:
+        return _points_via_disk(head, f, r, c, expected, pixel, name, scratch)
+    offsets, row_bytes, rows_per_strip, width, dtype = plan
+    values = np.empty(r.size, dtype=np.float64)
+    order = np.argsort(r, kind="stable")
+    r_sorted = r[order]
+    pos = len(head)
+    skip = bytearray(archive.CHUNK)
+    for row in np.unique(r_sorted):
+        strip, within = divmod(int(row), rows_per_strip)
+        start = offsets[strip] + within * row_bytes
+        if start < len(head) and pos == len(head):  # the row begins in the header bytes
+            buf = head[start : start + row_bytes]
+            buf += f.read(row_bytes - len(buf))
+            pos += start + row_bytes - len(head) if start + row_bytes > len(head) else 0
+        else:
+            if start < pos:  # rows out of file order: not the plain layout after all
+                raise _layout_error(name)
+            while pos < start:
+                n = f.readinto(memoryview(skip)[: min(len(skip), start - pos)])
+                if not n:
+                    raise EOFError(f"{name}: member ends before row {row}")
+                pos += n
+            buf = f.read(row_bytes)
+            pos += len(buf)
+        if len(buf) != row_bytes:
+            raise EOFError(f"{name}: member ends inside row {row}")
+        line = np.frombuffer(buf, dtype=dtype, count=width)
+        a, b = np.searchsorted(r_sorted, [row, row + 1])
+        idx = order[a:b]
+        values[idx] = line[c[idx]]
+    return values
+
+
+def _layout_error(name):
+    from .errors import CorruptArchiveError
+
+    return CorruptArchiveError(
+        f"{name}: its rows are not stored in order; delete it and run again to download it anew."
+    )
+
+
+def _strip_plan(head: bytes, expected: Affine, pixel: float, name: str):
+    """Row offsets of a plain GeoTIFF from its first bytes, or None for other layouts."""
+    if head[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    try:
+        with rasterio.MemoryFile(head) as mem, mem.open() as src:
+            _check_tile(src, expected, pixel, name)
+            if src.count != 1 or src.compression is not None or src.block_shapes[0][1] != src.width:
+                return None
+            bys = src.block_shapes[0][0]
+            n_strips = -(-src.height // bys)
+            offsets = [
+                int(src.get_tag_item(f"BLOCK_OFFSET_0_{i}", "TIFF", bidx=1) or 0)
+                for i in range(n_strips)
+            ]
+            dtype = np.dtype(src.dtypes[0]).newbyteorder("<" if head[:2] == b"II" else ">")
+            width = src.width
+    except rasterio.errors.RasterioIOError:
+        return None  # header larger than HEADER_BYTES: read it from disk instead
+    if min(offsets) <= 0:  # sparse file: rows that are not stored
+        return None
+    return np.array(offsets, dtype=np.int64), width * dtype.itemsize, bys, width, dtype
+
+
+def _points_via_disk(head, f, r, c, expected, pixel, name, scratch) -> np.ndarray:
+    tmp = Path(tempfile.mkdtemp(prefix=".gather-", dir=scratch))
+    try:
+        path = tmp / "band.tif"
+        with open(path, "wb") as fo:
+            fo.write(head)
+            shutil.copyfileobj(f, fo, archive.CHUNK)
+        with rasterio.open(path) as src:
+            _check_tile(src, expected, pixel, name)
+            return _read_points(src, r, c)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _check_tile(src, expected: Affine, pixel: float, name: str) -> None:

@@ -3,6 +3,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 # The logic lives in the sezlights package under src/. Make it importable here and
 # in every job (script jobs inherit PYTHONPATH), installed or not, in any
@@ -120,11 +121,16 @@ if config["source"]["refresh_listings"]:
 
 
 def kept_mosaics():
-    """Every month's mosaic when mosaic.keep is set; otherwise only the report's."""
+    """Every month's mosaic when mosaic.keep is set; otherwise none is made."""
     if not KEEP_MOSAIC:
         return []
     bands = ["avg_rade9h", "cf_cvg"]
     return expand("resources/mosaic/{month}/{band}.tif", month=MONTHS, band=bands)
+
+
+def latest_month_archives(wildcards):
+    """The tile archives of the last month run (for the report's maps)."""
+    return tile_archives(SimpleNamespace(month=MONTHS[-1]))
 
 
 def maybe_temp(path, keep):

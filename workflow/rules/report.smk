@@ -60,7 +60,8 @@ rule plot_zone_timeseries:
 
 rule map_zones_latest_month:
     input:
-        radiance=f"resources/mosaic/{MONTHS[-1]}/avg_rade9h.tif",
+        archives=latest_month_archives,
+        manifest=ancient(f"results/manifests/{MONTHS[-1]}.json"),
         zones="resources/zones.gpkg",
     output:
         maps=report(
@@ -82,7 +83,9 @@ rule map_zones_latest_month:
         runtime=30,
     params:
         month=MONTHS[-1],
+        pixel_deg=PIXEL_DEG,
+        scratch=f"resources/scratch/{MONTHS[-1]}",
     message:
-        "Mapping each zone over the mosaic of {params.month}"
+        "Mapping each zone over the radiance of {params.month}"
     script:
         "../scripts/map_zones_latest_month.py"

@@ -1,3 +1,5 @@
+import logging
+import time
 from pathlib import Path
 
 from sezlights.cli import run_step
@@ -6,11 +8,26 @@ from sezlights.zonal import gather, load_index, reduce
 
 
 def main():
+    log = logging.getLogger("sezlights.stats")
+    month = snakemake.wildcards.month
     index = load_index(snakemake.input.index)
-    scratch = Path(snakemake.params.scratch) / snakemake.wildcards.month
+    scratch = Path(snakemake.params.scratch) / month
     scratch.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
     values = gather(index, list(snakemake.input.archives), scratch)
-    write_csv(reduce(index, values, snakemake.wildcards.month), snakemake.output.stats)
+    t1 = time.perf_counter()
+    df = reduce(index, values, month)
+    t2 = time.perf_counter()
+    write_csv(df, snakemake.output.stats)
+    log.info(
+        "%s: %d zones, %d pixels; gather %.2f s (%d archives), reduce %.3f s",
+        month,
+        len(df),
+        index["row"].size,
+        t1 - t0,
+        len(snakemake.input.archives),
+        t2 - t1,
+    )
 
 
 run_step(snakemake, main)
