@@ -205,23 +205,77 @@ def pipeline_run(work: Path, month: str, *args) -> dict:
     }
 
 
-def decompress_floor(archives: list[str]) -> dict:
+def decompress_floor(archives: list[str], repeat: int = 2) -> dict:
+    """Seconds to decompress (and discard) every archive, best of ``repeat``."""
     from isal import igzip
     from zlib_ng import gzip_ng
 
     out = {}
     buf = bytearray(1 << 22)
     for name, opener in (("isal", igzip.open), ("zlib-ng", gzip_ng.open), ("gzip", gzip.open)):
-        t0 = time.perf_counter()
-        n = 0
-        for a in archives:
-            with opener(a, "rb") as f:
-                while k := f.readinto(buf):
-                    n += k
-        out[name] = round(time.perf_counter() - t0, 2)
+        best = math.inf
+        for _ in range(1 if name == "gzip" else repeat):
+            t0 = time.perf_counter()
+            n = 0
+            for a in archives:
+                with opener(a, "rb") as f:
+                    while k := f.readinto(buf):
+                        n += k
+            best = min(best, time.perf_counter() - t0)
+        out[name] = round(best, 2)
     out["unpacked_gb"] = round(n / 1e9, 2)
     out["fastest"] = min(out[k] for k in ("isal", "zlib-ng", "gzip"))
     return out
+
+
+def markdown(res: dict) -> str:
+    """The README's performance table, from a results file."""
+    f = res["floor"]
+    lines = [
+        f"One month ({res['month']}), six full-size tiles "
+        f"({res['tiles']['archive_bytes'] / 1e9:.2f} GB of archives, "
+        f"{f['unpacked_gb']} GB unpacked), {res['machine']['cpus']} cores, "
+        f"{res['machine']['mem_gb']} GB RAM.",
+        "",
+        "| run | wall (s) | stats job (s) | stats job / floor | peak job RSS (MB) "
+        "| peak extra disk (GB) | naive (s) | speed-up | memory ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    naive = res.get("naive", {})
+    for key, r in res["ratios"].items():
+        n, how = key.split("_", 1)
+        label = f"{int(n):,} zones, " + (
+            "from nothing (downloads)" if how == "from_scratch" else "tiles downloaded"
+        )
+        cells = [
+            label,
+            r["run_wall_s"],
+            r["stats_job_s"],
+            r["stats_job_over_floor"],
+            f"{r['peak_job_rss_mb']:.0f}",
+            r["disk_extra_gb"],
+            r.get("naive_s", ""),
+            f"{r['speedup_vs_naive']}x" if "speedup_vs_naive" in r else "",
+            f"{r['memory_ratio_vs_naive']}x" if "memory_ratio_vs_naive" in r else "",
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines += [
+        "",
+        f"Decompression floor (all six archives, best of two): ISA-L {f['isal']} s, "
+        f"zlib-ng {f['zlib-ng']} s, gzip {f['gzip']} s.",
+    ]
+    if naive:
+        lines.append(
+            f"Naive path: unpack {naive['stages']['unpack_s']:.0f} s, merge "
+            f"{naive['stages']['merge_avg_rade9h_s'] + naive['stages']['merge_cf_cvg_s']:.0f} s, "
+            f"rasterstats "
+            + ", ".join(
+                f"{v['rasterstats_ms_per_zone']} ms/zone ({int(n):,} zones)"
+                for n, v in naive["per_zone_set"].items()
+            )
+            + f"; peak RSS {naive['peak_rss_mb']:.0f} MB, extra disk {naive['disk_extra_gb']} GB."
+        )
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- main
@@ -264,7 +318,11 @@ def main(argv=None) -> int:
     ap.add_argument("--zones", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--pixel-arcsec", type=float, default=15.0, help="15 is the real grid")
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--table", type=Path, help="print the README table of a results file")
     args = ap.parse_args(argv)
+    if args.table:
+        print(markdown(json.loads(args.table.read_text())))
+        return 0
     data = args.data.resolve()
     month = args.month
     res: dict = {
@@ -350,7 +408,7 @@ def main(argv=None) -> int:
 
     res["ratios"] = ratios(res)
     args.out.write_text(json.dumps(res, indent=2, default=str))
-    print(json.dumps(res["ratios"], indent=2))
+    print(markdown(res))
     print(f"benchmark: results in {args.out}")
     return 0
 
