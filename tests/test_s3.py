@@ -1,0 +1,192 @@
+"""The workflow on S3 storage: the demo run with every output in a bucket.
+
+The bucket is served by a real S3-compatible HTTP server in its own process
+(moto's server, ``moto_server``, on 127.0.0.1). Snakemake talks to it through
+snakemake-storage-plugin-s3 (``--default-storage-provider s3``), as it would to
+AWS S3; the test lists and reads the bucket with boto3 over HTTP.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import PASSWORD, TOKEN, files_containing, snakemake, workflow_dir
+
+pytestmark = pytest.mark.workflow
+
+BUCKET = "sez-lights"
+PREFIX = "run1"
+MONTHS = ("2019-01", "2019-02", "2019-03")
+
+
+class S3Server:
+    """``moto_server`` in a subprocess, on a free port of 127.0.0.1."""
+
+    def __init__(self, log: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        exe = Path(sys.executable).with_name("moto_server")
+        self._log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"moto_server exited ({self.proc.returncode}); see {log}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"moto_server did not listen on {self.url}") from None
+                time.sleep(0.1)
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="test-access-key",
+            aws_secret_access_key="test-secret-key",
+        )
+
+    def storage_args(self, bucket: str, prefix: str) -> list[str]:
+        return [
+            "--default-storage-provider",
+            "s3",
+            "--default-storage-prefix",
+            f"s3://{bucket}/{prefix}",
+            "--storage-s3-endpoint-url",
+            self.url,
+            "--storage-s3-access-key",
+            "test-access-key",
+            "--storage-s3-secret-key",
+            "test-secret-key",
+        ]
+
+    def objects(self, bucket: str, prefix: str) -> dict[str, tuple]:
+        """Key (relative to ``prefix``) -> (ETag, LastModified) of every object under it."""
+        out = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=f"{prefix}/"
+        ):
+            for o in page.get("Contents", []):
+                out[o["Key"][len(prefix) + 1 :]] = (o["ETag"], o["LastModified"])
+        return out
+
+    def read(self, bucket: str, key: str) -> bytes:
+        return self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    srv = S3Server(tmp_path_factory.mktemp("moto") / "moto_server.log")
+    yield srv
+    srv.stop()
+
+
+def test_demo_on_s3_matches_local_run_and_reruns_nothing(tile_server, s3_server, tmp_path):
+    s3 = s3_server
+    s3.client.create_bucket(Bucket=BUCKET)
+    args = s3.storage_args(BUCKET, PREFIX)
+
+    # the reference: the same demo, on the local disk
+    ref = workflow_dir(tmp_path / "local", tile_server)
+    snakemake(ref)
+    local_gets = len(tile_server.file_gets())
+
+    work = workflow_dir(tmp_path / "s3", tile_server)
+    t0 = time.time()
+    p = snakemake(work, *args)
+    print(f"S3 run: {time.time() - t0:.1f}s")
+    assert "Storing in storage: s3://" in p.stderr
+    objects = s3.objects(BUCKET, PREFIX)
+    expected = [
+        "results/zonal_stats.csv",
+        "results/zones_summary.json",
+        "results/report/tiles.csv",
+        "results/report/run_summary.html",
+        "resources/zones.gpkg",
+        "resources/zone_index.npz",
+        *[f"results/stats/{m}.csv" for m in MONTHS],
+        *[f"results/manifests/{m}.json" for m in MONTHS],
+        *[f"resources/mosaic/{m}/{b}.tif" for m in MONTHS for b in ("avg_rade9h", "cf_cvg")],
+        *[f"results/report/{d}/{z}.png" for d in ("maps", "timeseries") for z in ("KE-ATHI-EPZ",)],
+    ]
+    assert [k for k in expected if k not in objects] == []
+    tiles = [k for k in objects if k.startswith("resources/tiles/") and k.endswith(".tgz")]
+    assert len(tiles) == 4 * len(MONTHS)
+    # results live in the bucket only: no copies are left in the working directory
+    assert not (work / "results").exists()
+    assert not list((work / ".snakemake/storage").rglob("*.csv"))
+
+    # the bucket's table and monthly tables are the local run's, byte for byte
+    for rel in ["results/zonal_stats.csv", *[f"results/stats/{m}.csv" for m in MONTHS]]:
+        assert s3.read(BUCKET, f"{PREFIX}/{rel}") == (ref / rel).read_bytes(), rel
+
+    # a second identical run finds everything in the bucket and does nothing
+    gets = tile_server.file_gets()
+    assert len(gets) == 2 * local_gets
+    p = snakemake(work, *args)
+    assert "Nothing to be done" in p.stdout + p.stderr
+    assert "Storing in storage" not in p.stderr
+    assert tile_server.file_gets() == gets
+    assert s3.objects(BUCKET, PREFIX) == objects
+
+    # a republished tile is noticed in the stored manifest: that month only re-runs
+    d = tile_server.tree / "2019/201902/vcmcfg"
+    old = next(d.glob("*75N060W*"))
+    old.rename(d / old.name.replace("c201903051200", "c201903221000"))
+    p = snakemake(work, *args)
+    assert "republished 75N060W 201903051200 -> 201903221000" in p.stderr
+    after = s3.objects(BUCKET, PREFIX)
+    changed = {k for k in after if after[k] != objects.get(k)}
+    results = sorted(k for k in changed if k.startswith("results/") and "/report/" not in k)
+    assert results == [
+        "results/manifests/2019-02.json",
+        "results/stats/2019-02.csv",
+        "results/zonal_stats.csv",
+    ]
+    new = tile_server.file_gets()[len(gets) :]
+    assert len(new) == 1 and new[0].endswith("75N060W_vcmcfg_v10_c201903221000.tgz"), new
+
+    # the run report builds from the bucket
+    p = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--configfile", "config/test.yaml", *args]
+        + ["--report", str(work / "report.html")],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    html = (work / "report.html").read_text()
+    assert "zonal_stats.csv" in html and "KE-ATHI-EPZ" in html
+
+    # neither the EOG token nor the password reaches the bucket (or the working copy)
+    leaked = [
+        k
+        for k in s3.objects(BUCKET, PREFIX)
+        if any(s.encode() in s3.read(BUCKET, f"{PREFIX}/{k}") for s in (TOKEN, PASSWORD))
+    ]
+    assert leaked == []
+    assert files_containing(work, TOKEN, PASSWORD) == []
