@@ -159,6 +159,34 @@ def _refresh_manifests():
             logger.warning(f"tile republished: {change}; recomputing that month")
 
 
+def _s3_directories_seen_after_remote_jobs():
+    """Let the main process see a directory() output a remote job put in S3.
+
+    snakemake-storage-plugin-s3 (0.3.x) remembers that a key was not a "directory"
+    (no objects under it) from the check made before the job ran; when the job ran
+    elsewhere (AWS Batch) and uploaded the directory itself, the main process would
+    wait for it in vain. Ask S3 again while the answer is no.
+    """
+    try:
+        from snakemake_storage_plugin_s3 import StorageObject
+    except ImportError:
+        return
+    is_dir = getattr(StorageObject, "is_dir", None)
+    if is_dir is None or getattr(is_dir, "rechecks", False):
+        return
+
+    def is_dir_rechecked(self):
+        if not getattr(self, "_is_dir", None):
+            self._is_dir = None
+        return is_dir(self)
+
+    is_dir_rechecked.rechecks = True
+    StorageObject.is_dir = is_dir_rechecked
+
+
+_s3_directories_seen_after_remote_jobs()
+
+
 if config["source"]["refresh_listings"]:
     _refresh_manifests()
 
