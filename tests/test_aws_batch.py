@@ -216,7 +216,7 @@ def test_dry_run_loads_the_plugin_with_the_profile(tile_server, s3_server, tmp_p
     p = batch_snakemake(work, s3_server, "sez-dry/run", "--dry-run")
     out = p.stdout + p.stderr
     assert "prepare_zones" in out and "discover_month_tiles" in out
-    # nothing was sent to Batch, nothing but the source archive check reached the bucket
+    # a dry run writes nothing here
     assert not (work / "results").exists()
 
     # without the token the run stops at once, naming it
@@ -294,6 +294,13 @@ def test_run_on_batch_stand_in_matches_laptop_run(tile_server, s3_server, tmp_pa
         assert PASSWORD not in str(d)
     for job in batch.jobs.values():
         assert job["request"]["jobQueue"] == QUEUE
+        # the job unpacked the workflow's files, the package's code included, from the bucket
+        assert (job["dir"] / "workflow/Snakefile").exists()
+        assert (job["dir"] / "src/sezlights/zonal.py").exists()
+    # and first installed the S3 plugin with pip (from PyPI, on AWS)
+    pip_calls = (tmp_path / "batch/pip-calls.txt").read_text().splitlines()
+    assert len(pip_calls) == len(batch.jobs)
+    assert all("snakemake-storage-plugin-s3" in c for c in pip_calls)
 
     # only the main process asked the server for the latest month
     assert _root_listings(tile_server) == listings_before + 1

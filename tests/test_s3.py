@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from conftest import PASSWORD, TOKEN, files_containing, snakemake, workflow_dir
@@ -41,9 +40,7 @@ def test_demo_on_s3_matches_local_run_and_reruns_nothing(tile_server, s3_server,
     local_gets = len(tile_server.file_gets())
 
     work = workflow_dir(tmp_path / "s3", tile_server)
-    t0 = time.time()
     p = snakemake(work, *args)
-    print(f"S3 run: {time.time() - t0:.1f}s")
     assert "Storing in storage: s3://" in p.stderr
     objects = s3.objects(BUCKET, PREFIX)
     expected = [
@@ -116,3 +113,19 @@ def test_demo_on_s3_matches_local_run_and_reruns_nothing(tile_server, s3_server,
     ]
     assert leaked == []
     assert files_containing(work, TOKEN, PASSWORD) == []
+
+
+def test_temporary_tiles_and_mosaics_leave_the_bucket(tile_server, s3_server, tmp_path):
+    """download.keep and mosaic.keep false: temp() outputs are deleted from storage."""
+    s3 = s3_server
+    s3.client.create_bucket(Bucket="sez-temp")
+    args = s3.storage_args("sez-temp", PREFIX)
+    work = workflow_dir(tmp_path, tile_server, download={"keep": False}, mosaic={"keep": False})
+    p = snakemake(work, *args)
+    assert "Removing temporary output s3://sez-temp/run1/resources/tiles/" in p.stderr
+    keys = s3.objects("sez-temp", PREFIX)
+    assert "results/zonal_stats.csv" in keys
+    assert [k for k in keys if k.startswith(("resources/tiles/", "resources/mosaic/"))] == []
+    assert not list((work / ".snakemake/storage").rglob("*.tgz"))
+    p = snakemake(work, *args)
+    assert "Nothing to be done" in p.stdout + p.stderr

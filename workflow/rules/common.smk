@@ -100,15 +100,27 @@ def stored(path):
 
 
 def _stored_manifests():
-    """(local file, storage object or None) of each month's manifest made so far."""
-    found = []
+    """(local file, storage object or None) of each month's manifest made so far.
+
+    In storage, one listing of the folder (the plugin's inventory, where it has
+    one) answers for every month; each manifest found is fetched to its local copy.
+    """
+    from snakemake.io import IOCache
+
+    found, listing = [], IOCache(0)
     for month in MONTHS:
         path = f"results/manifests/{month}.json"
         obj = stored(path)
         if obj is None:
             if Path(path).exists():
                 found.append((Path(path), None))
-        elif workflow.async_run(obj.managed_exists()):
+            continue
+        workflow.async_run(obj.inventory(listing))
+        if listing.exists_in_storage:
+            exists = listing.exists_in_storage.get(obj.cache_key(), False)
+        else:
+            exists = workflow.async_run(obj.managed_exists())
+        if exists:
             workflow.async_run(obj.managed_retrieve())
             found.append((obj.local_path(), obj))
     return found
@@ -167,10 +179,10 @@ def _s3_directories_seen_after_remote_jobs():
     elsewhere (AWS Batch) and uploaded the directory itself, the main process would
     wait for it in vain. Ask S3 again while the answer is no.
     """
-    try:
-        from snakemake_storage_plugin_s3 import StorageObject
-    except ImportError:
+    if workflow.storage_settings.default_storage_provider != "s3":
         return
+    from snakemake_storage_plugin_s3 import StorageObject
+
     is_dir = getattr(StorageObject, "is_dir", None)
     if is_dir is None or getattr(is_dir, "rechecks", False):
         return
