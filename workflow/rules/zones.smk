@@ -1,6 +1,7 @@
 rule prepare_zones:
     input:
-        zones=config["zones"]["path"],
+        # the user's file, read where the run starts (never looked up in storage)
+        zones=local(config["zones"]["path"]),
     output:
         zones="resources/zones.gpkg",
         summary="results/zones_summary.json",

@@ -1,0 +1,343 @@
+"""profiles/aws-batch and the Dockerfile, checked as far as possible without AWS.
+
+- the profile parses, names every non-local rule, and asks Batch only for
+  memory/vCPU pairs it accepts;
+- the plugin's own code builds the job definition and submission from the
+  profile's values (botocore's Stubber stands in for the Batch API);
+- ``snakemake --profile profiles/aws-batch --dry-run`` loads the plugin with it;
+- a whole run with ``--profile profiles/aws-batch``: the plugin submits every job
+  to a local stand-in for the Batch API (tests/fake_batch.py), which runs each
+  job's container command in an empty directory of its own (no shared disk), with
+  S3 on a local moto_server. The table in the bucket equals a laptop run's;
+- the Dockerfile installs the workflow with the same pip command as `make setup`.
+
+Not run here: Docker (no image is built; the "container" is this virtualenv), AWS
+Batch itself (queues, compute environments, IAM job roles), AWS S3.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+import yaml
+from botocore.stub import ANY, Stubber
+from conftest import PASSWORD, REPO, SERVER_PATH, TOKEN, set_months, snakemake, workflow_dir
+from fake_batch import FakeBatch, pip_shim
+from s3server import S3Server
+
+pytestmark = pytest.mark.workflow
+
+PROFILE = REPO / "profiles/aws-batch/config.yaml"
+QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/sez-test"
+ROLE = "arn:aws:iam::123456789012:role/sez-test-job"
+IMAGE = "sezlights:test"
+
+
+def profile() -> dict:
+    return yaml.safe_load(PROFILE.read_text())
+
+
+def workflow_rules() -> dict[str, bool]:
+    """Rule name -> runs on the main machine (``localrule: True``), from workflow/rules."""
+    rules = {}
+    for smk in (REPO / "workflow/rules").glob("*.smk"):
+        for m in re.finditer(
+            r"^(?:rule|checkpoint) (\w+):\n((?:[ \n].*\n?)*)", smk.read_text(), re.M
+        ):
+            rules[m[1]] = "localrule: True" in m[2]
+    return rules
+
+
+def test_profile_names_every_batch_rule_with_resources_batch_accepts():
+    from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
+
+    p = profile()
+    assert p["executor"] == "aws-batch"
+    assert p["default-storage-provider"] == "s3"
+    assert p["default-storage-prefix"].startswith("s3://")
+    for key in ("aws-batch-region", "aws-batch-job-queue", "aws-batch-job-role", "container-image"):
+        assert p[key], key
+    assert p["aws-batch-task-timeout"] >= 60
+    assert p["envvars"] == ["EOG_TOKEN"]  # never the password
+    assert p["retries"] >= 1 and p["jobs"] >= 1
+
+    rules = workflow_rules()
+    remote = sorted(r for r, local in rules.items() if not local)
+    assert len(rules) == 10 and remote
+    assert sorted(p["set-resources"]) == remote
+    assert sorted(p["set-threads"]) == remote
+    for rule in remote:
+        res, cpus = p["set-resources"][rule], p["set-threads"][rule]
+        assert {"mem_mb", "runtime"} <= set(res), rule
+        assert cpus in VALID_RESOURCES_MAPPING[res["mem_mb"]], (rule, res, cpus)
+        assert res["runtime"] * 60 <= p["aws-batch-task-timeout"], rule
+
+
+def test_plugin_settings_accept_the_profile():
+    from snakemake_executor_plugin_aws_batch import ExecutorSettings, common_settings
+
+    p = profile()
+    settings = ExecutorSettings(
+        region=p["aws-batch-region"],
+        job_queue=p["aws-batch-job-queue"],
+        job_role=p["aws-batch-job-role"],
+        task_timeout=p["aws-batch-task-timeout"],
+    )
+    assert settings.job_queue.startswith("arn:aws:batch:")
+    # jobs get no shared disk: sources and files travel through the default storage
+    assert common_settings.implies_no_shared_fs and common_settings.job_deploy_sources
+
+
+def test_job_definition_the_plugin_builds_from_the_profile():
+    """The plugin's BatchJobBuilder, with the Batch API stubbed at the boto3 client."""
+    from snakemake_executor_plugin_aws_batch import ExecutorSettings
+    from snakemake_executor_plugin_aws_batch.batch_client import BatchClient
+    from snakemake_executor_plugin_aws_batch.batch_job_builder import BatchJobBuilder
+
+    p = profile()
+    settings = ExecutorSettings(
+        region="us-east-1", job_queue=QUEUE, job_role=ROLE, task_timeout=p["aws-batch-task-timeout"]
+    )
+    client = BatchClient.__new__(BatchClient)
+    client.client = boto3.client(
+        "batch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    rule = "compute_zone_stats"
+    job = SimpleNamespace(
+        name=rule,
+        resources={"_cores": p["set-threads"][rule], **p["set-resources"][rule]},
+    )
+    command = "python -m snakemake --target-jobs 'compute_zone_stats:month=2019-01'"
+    with Stubber(client.client) as stub:
+        stub.add_response(
+            "register_job_definition",
+            {"jobDefinitionName": "d", "jobDefinitionArn": "arn:d", "revision": 3},
+            {
+                "jobDefinitionName": ANY,
+                "type": "container",
+                "containerProperties": {
+                    "image": IMAGE,
+                    "command": ["/bin/bash", "-c", command],
+                    "environment": [{"name": "EOG_TOKEN", "value": TOKEN}],
+                    "jobRoleArn": ROLE,
+                    "privileged": True,
+                    "resourceRequirements": [
+                        {"type": "VCPU", "value": "1"},
+                        {"type": "MEMORY", "value": str(p["set-resources"][rule]["mem_mb"])},
+                    ],
+                },
+                "timeout": {"attemptDurationSeconds": p["aws-batch-task-timeout"]},
+                "tags": {},
+                "platformCapabilities": ["EC2"],
+            },
+        )
+        stub.add_response(
+            "submit_job",
+            {"jobName": "j", "jobId": "id-1"},
+            {"jobName": ANY, "jobQueue": QUEUE, "jobDefinition": "d:3"},
+        )
+        builder = BatchJobBuilder(
+            logger=SimpleNamespace(warning=print, debug=print),
+            job=job,
+            envvars={"EOG_TOKEN": TOKEN},
+            container_image=IMAGE,
+            settings=settings,
+            job_command=command,
+            batch_client=client,
+        )
+        assert builder.submit()["jobId"] == "id-1"
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    srv = S3Server(tmp_path_factory.mktemp("moto") / "moto_server.log")
+    yield srv
+    srv.stop()
+
+
+def batch_snakemake(work: Path, s3: S3Server, prefix: str, *args, env=None, check=True):
+    """snakemake --profile profiles/aws-batch, logged in with a token only."""
+    extra, env = (
+        env,
+        {k: v for k, v in os.environ.items() if not k.startswith(("EOG_", "AWS_", "SNAKEMAKE_"))},
+    )
+    env.update(
+        EOG_TOKEN=TOKEN,
+        AWS_ACCESS_KEY_ID="test-access-key",
+        AWS_SECRET_ACCESS_KEY="test-secret-key",
+        AWS_DEFAULT_REGION="us-east-1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    for k, v in (extra or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/aws-batch",
+        "--configfile",
+        "config/test.yaml",
+        "--default-storage-prefix",
+        f"s3://{prefix}",
+        "--storage-s3-endpoint-url",
+        s3.url,
+        "--aws-batch-job-queue",
+        QUEUE,
+        "--aws-batch-job-role",
+        ROLE,
+        "--container-image",
+        IMAGE,
+        *args,
+    ]
+    p = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    if check and p.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-8000:]}"
+        )
+    return p
+
+
+def test_dry_run_loads_the_plugin_with_the_profile(tile_server, s3_server, tmp_path):
+    s3_server.client.create_bucket(Bucket="sez-dry")
+    work = workflow_dir(tmp_path, tile_server)
+    p = batch_snakemake(work, s3_server, "sez-dry/run", "--dry-run")
+    out = p.stdout + p.stderr
+    assert "prepare_zones" in out and "discover_month_tiles" in out
+    # a dry run writes nothing here
+    assert not (work / "results").exists()
+
+    # without the token the run stops at once, naming it
+    p = batch_snakemake(work, s3_server, "sez-dry/run", "-n", env={"EOG_TOKEN": None}, check=False)
+    assert p.returncode != 0
+    assert "EOG_TOKEN" in p.stdout + p.stderr
+
+
+def test_run_on_batch_stand_in_matches_laptop_run(tile_server, s3_server, tmp_path):
+    """Every job submitted through the plugin and run without a shared disk."""
+    s3 = s3_server
+    s3.client.create_bucket(Bucket="sez-batch")
+
+    ref = workflow_dir(tmp_path / "laptop", tile_server)
+    set_months(ref, "2019-04", "2019-04")
+    snakemake(ref)
+
+    work = workflow_dir(tmp_path / "main", tile_server)
+    set_months(work, "2019-04", "latest")  # jobs must get the month the main process found
+    # run from a git work tree, as from a clone: Snakemake ships the files git tracks
+    # (plus rules, scripts, envs, config files) to the jobs through the bucket
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=work, check=True)
+    listings_before = _root_listings(tile_server)
+    path = os.pathsep.join(
+        [str(pip_shim(tmp_path / "shim")), str(Path(sys.executable).parent), "/usr/bin:/bin"]
+    )
+    role = {"AWS_ACCESS_KEY_ID": "test-access-key", "AWS_SECRET_ACCESS_KEY": "test-secret-key"}
+    with FakeBatch(tmp_path / "batch", path, role_env=role) as batch:
+        p = batch_snakemake(
+            work, s3, "sez-batch/run", "--jobs", "2", env={"AWS_ENDPOINT_URL_BATCH": batch.url}
+        )
+    out = p.stdout + p.stderr
+
+    # every non-local job went to Batch and succeeded there
+    rules = workflow_rules()
+    submitted = sorted(
+        re.match(r"snakejob-def-(\w+)-", d["jobDefinitionName"])[1]
+        for d in batch.definitions.values()
+    )
+    assert submitted == sorted(
+        ["download_tile"] * 4
+        + ["index_zone_pixels", "mosaic_month", "compute_zone_stats"]
+        + ["plot_zone_timeseries", "map_zones_latest_month"]
+    ), submitted
+    assert all(not rules[r] for r in submitted)
+    failed = {
+        j: (j_["dir"] / "container.log").read_text()[-2000:]
+        for j, j_ in batch.jobs.items()
+        if j_["status"] != "SUCCEEDED"
+    }
+    assert failed == {}
+
+    prof = profile()
+    for name, d in batch.definitions.items():
+        rule = re.match(r"snakejob-def-(\w+)-", name)[1]
+        props = d["containerProperties"]
+        assert props["image"] == IMAGE and props["jobRoleArn"] == ROLE
+        assert d["timeout"] == {"attemptDurationSeconds": prof["aws-batch-task-timeout"]}
+        req = {r["type"]: r["value"] for r in props["resourceRequirements"]}
+        assert req == {"VCPU": "1", "MEMORY": str(prof["set-resources"][rule]["mem_mb"])}, rule
+        assert props["command"][:2] == ["/bin/bash", "-c"]
+        words = shlex.split(props["command"][2])
+        deploy = words.index("--deploy-sources")  # the workflow's files, from the bucket
+        assert words[deploy + 1].startswith("s3://sez-batch/run/snakemake-workflow-sources.")
+        assert words[words.index("--target-jobs") + 1].startswith(f"{rule}:")
+        assert words[words.index("--default-storage-provider") + 1] == "s3"
+        assert words[words.index("--default-storage-prefix") + 1] == "s3://sez-batch/run"
+        assert words[words.index("--shared-fs-usage") + 1] == "none"
+        env = {e["name"]: e["value"] for e in props["environment"]}
+        assert env["EOG_TOKEN"] == TOKEN
+        assert env["SEZLIGHTS_LATEST_MONTH"] == "2019-04"
+        # the job role, not the job definition, carries AWS credentials
+        assert not any("ACCESS_KEY" in k or "SECRET" in k for k in env), env
+        assert PASSWORD not in str(d)
+    for job in batch.jobs.values():
+        assert job["request"]["jobQueue"] == QUEUE
+        # the job unpacked the workflow's files, the package's code included, from the bucket
+        assert (job["dir"] / "workflow/Snakefile").exists()
+        assert (job["dir"] / "src/sezlights/zonal.py").exists()
+    # and first installed the S3 plugin with pip (from PyPI, on AWS)
+    pip_calls = (tmp_path / "batch/pip-calls.txt").read_text().splitlines()
+    assert len(pip_calls) == len(batch.jobs)
+    assert all("snakemake-storage-plugin-s3" in c for c in pip_calls)
+
+    # only the main process asked the server for the latest month
+    assert _root_listings(tile_server) == listings_before + 1
+
+    # the results are in the bucket and equal the laptop run's
+    for rel in ["results/zonal_stats.csv", "results/stats/2019-04.csv"]:
+        assert s3.read("sez-batch", f"run/{rel}") == (ref / rel).read_bytes(), rel
+    assert "Nothing to be done" not in out
+    p = batch_snakemake(
+        work,
+        s3,
+        "sez-batch/run",
+        "--jobs",
+        "2",
+        env={"AWS_ENDPOINT_URL_BATCH": "http://127.0.0.1:9"},
+    )
+    assert "Nothing to be done" in p.stdout + p.stderr
+
+
+def _root_listings(server) -> int:
+    return sum(m == "GET" and p.rstrip("/").endswith(SERVER_PATH) for m, p, _ in server.requests)
+
+
+def test_dockerfile_installs_like_make_setup():
+    docker = (REPO / "Dockerfile").read_text()
+    make = (REPO / "Makefile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim", docker, re.M)
+    made = re.search(r"pip install --quiet -e '\.\[(\w+)\]'", make)
+    assert made, "the Makefile's install line changed"
+    run = re.search(r"pip install [^\n]*-e '\.\[(\w+)\]'", docker)
+    assert run, "the Dockerfile must install the workflow with pip install -e '.[...]'"
+    extra = run[1]
+    pyproject = (REPO / "pyproject.toml").read_text()
+    extras = re.search(rf"^{extra} = \[([^\]]*)\]", pyproject, re.M)[1]
+    assert (
+        "snakemake-storage-plugin-s3" in extras and "snakemake-executor-plugin-aws-batch" in extras
+    )
+    assert f"sezlights[{extra}]" in pyproject  # make setup's extra includes the image's
+    docs = (REPO / "profiles/README.md").read_text()
+    assert f"pip install -e '.[{extra}]'" in docs
