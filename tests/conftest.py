@@ -74,9 +74,24 @@ def workflow_dir(tmp_path: Path, server: TileServer, **overrides) -> Path:
     return work
 
 
-def snakemake(work: Path, *args, check=True, wait=True, password=PASSWORD, token=None):
-    """Run snakemake in ``work``; logs in with alice's password, or with ``token``."""
-    env = dict(os.environ, EOG_USERNAME="alice", EOG_PASSWORD=password)
+def snakemake(
+    work: Path,
+    *args,
+    check=True,
+    wait=True,
+    password=PASSWORD,
+    token=None,
+    profile="profiles/laptop",
+    cores=2,
+    env=None,
+    timeout=600,
+):
+    """Run snakemake in ``work``; logs in with alice's password, or with ``token``.
+
+    ``profile`` and ``cores`` (None: no ``--cores``) choose where jobs run; ``env``
+    adds environment variables.
+    """
+    env = dict(os.environ, **(env or {}), EOG_USERNAME="alice", EOG_PASSWORD=password)
     env.pop("EOG_TOKEN", None)
     if token:
         env = {k: v for k, v in env.items() if k not in ("EOG_USERNAME", "EOG_PASSWORD")}
@@ -87,11 +102,10 @@ def snakemake(work: Path, *args, check=True, wait=True, password=PASSWORD, token
         "-m",
         "snakemake",
         "--profile",
-        "profiles/laptop",
+        profile,
         "--configfile",
         "config/test.yaml",
-        "--cores",
-        "2",
+        *(["--cores", str(cores)] if cores else []),
         *args,
     ]
     if not wait:  # output goes to work/snakemake.out; the caller kills or waits
@@ -99,7 +113,7 @@ def snakemake(work: Path, *args, check=True, wait=True, password=PASSWORD, token
             return subprocess.Popen(
                 cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-    p = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    p = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:
         raise AssertionError(
             f"snakemake failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-6000:]}"

@@ -8,6 +8,9 @@ rule download_tile:
     benchmark:
         "benchmarks/download/{month}/{archive}.tsv"
     retries: 2
+    # download.local: in the Snakemake process itself, not as a cluster job (for
+    # clusters whose compute nodes cannot reach the internet)
+    localrule: config["download"]["local"]
     conda:
         "../../envs/sezlights.yaml"
     resources:
