@@ -261,6 +261,9 @@ def markdown(res: dict) -> str:
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines += [
         "",
+        "wall: the whole `snakemake` run; stats job: `compute_zone_stats` for the month; "
+        "floor: the fastest decompression of all six archives; speed-up: naive time over "
+        "pipeline wall; memory ratio: naive peak RSS over the largest job's.",
         f"Decompression floor (all six archives, best of two): ISA-L {f['isal']} s, "
         f"zlib-ng {f['zlib-ng']} s, gzip {f['gzip']} s.",
     ]
@@ -331,6 +334,7 @@ def main(argv=None) -> int:
             "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "load_avg_start": os.getloadavg(),
         },
         "month": month,
         "pixel_arcsec": args.pixel_arcsec,
@@ -406,6 +410,7 @@ def main(argv=None) -> int:
             }
         res["naive"] = naive
 
+    res["machine"]["load_avg_end"] = os.getloadavg()
     res["ratios"] = ratios(res)
     args.out.write_text(json.dumps(res, indent=2, default=str))
     print(markdown(res))
