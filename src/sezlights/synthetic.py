@@ -54,48 +54,47 @@ def default_stamp(month: str) -> str:
     return f"{i // 12:04d}{i % 12 + 1:02d}05{STAMP_BASE}"
 
 
-def tile_arrays(month: str, tile: str, pixel: float) -> tuple[np.ndarray, np.ndarray]:
-    rows, cols = grid.tile_shape(tile, pixel)
-    seed = zlib.crc32(f"{month}/{tile}".encode())
-    rng = np.random.default_rng(seed)
-    rad = np.zeros((rows, cols), dtype=np.float32)
-    lit = rng.random((rows, cols)) < 0.25
-    rad[lit] = np.round(rng.normal(0.4, 0.5, lit.sum()), 2).astype(np.float32)
+def tile_block(month: str, tile: str, pixel: float, r0: int, r1: int):
+    """Rows ``r0:r1`` of a synthetic tile: radiance (float32) and coverage (uint16).
+
+    Dim noise (mostly exact zeros), bright clusters at the cities that grow month by
+    month, and a cloudy patch with no cloud-free observation in odd months. Seeded
+    per block, so a full-size tile can be made block by block in bounded memory.
+    """
+    cols = grid.tile_shape(tile, pixel)[1]
+    rng = np.random.default_rng(zlib.crc32(f"{month}/{tile}/{r0}".encode()))
+    n = (r1 - r0, cols)
+    rad = np.zeros(n, dtype=np.float32)
+    lit = rng.random(n, dtype=np.float32) < 0.25
+    rad[lit] = np.round(rng.normal(0.4, 0.5, int(lit.sum())), 2).astype(np.float32)
     transform = grid.tile_transform(tile, pixel)
     growth = 1.0 + 0.03 * (month_index(month) - month_index("2012-04"))
-    t = grid.TILES[tile]
+    ys = transform.f - (np.arange(r0, r1) + 0.5) * pixel
     for lon, lat, peak, sigma in CITIES:
-        if not (
-            t.west - 3 * sigma <= lon <= t.east + 3 * sigma
-            and t.south - 3 * sigma <= lat <= t.north + 3 * sigma
-        ):
-            continue
+        near = np.abs(ys - lat) < 4 * sigma
         c0 = max(0, int((lon - 4 * sigma - transform.c) / pixel))
         c1 = min(cols, int((lon + 4 * sigma - transform.c) / pixel) + 2)
-        r0 = max(0, int((transform.f - (lat + 4 * sigma)) / pixel))
-        r1 = min(rows, int((transform.f - (lat - 4 * sigma)) / pixel) + 2)
-        if c1 <= c0 or r1 <= r0:
+        if not near.any() or c1 <= c0:
             continue
         xs = transform.c + (np.arange(c0, c1) + 0.5) * pixel
-        ys = transform.f - (np.arange(r0, r1) + 0.5) * pixel
-        gx, gy = np.meshgrid(xs, ys)
+        gx, gy = np.meshgrid(xs, ys[near])
         blob = peak * growth * np.exp(-((gx - lon) ** 2 + (gy - lat) ** 2) / (2 * sigma**2))
-        rad[r0:r1, c0:c1] += np.round(blob, 2).astype(np.float32)
-    cvg = rng.integers(1, 25, size=(rows, cols), dtype=np.uint16)
+        rad[np.nonzero(near)[0][:, None], np.arange(c0, c1)] += np.round(blob, 2).astype(np.float32)
+    cvg = rng.integers(1, 25, size=n, dtype=np.uint16)
     if month_index(month) % 2 == 1:
-        w, s, e, n = CLOUDY
-        c0, c1 = (
-            max(0, int((w - transform.c) / pixel)),
-            min(cols, int((e - transform.c) / pixel) + 1),
-        )
-        r0, r1 = (
-            max(0, int((transform.f - n) / pixel)),
-            min(rows, int((transform.f - s) / pixel) + 1),
-        )
-        if c1 > c0 and r1 > r0:
-            cvg[r0:r1, c0:c1] = 0
-            rad[r0:r1, c0:c1] = 0.0
+        w, s, e, north = CLOUDY
+        rows = np.nonzero((ys > s) & (ys < north))[0]
+        c0 = max(0, int((w - transform.c) / pixel))
+        c1 = min(cols, int((e - transform.c) / pixel) + 1)
+        if rows.size and c1 > c0:
+            cvg[rows[0] : rows[-1] + 1, c0:c1] = 0
+            rad[rows[0] : rows[-1] + 1, c0:c1] = 0.0
     return rad, cvg
+
+
+def tile_arrays(month: str, tile: str, pixel: float) -> tuple[np.ndarray, np.ndarray]:
+    """A whole synthetic tile (see :func:`tile_block`)."""
+    return tile_block(month, tile, pixel, 0, grid.tile_shape(tile, pixel)[0])
 
 
 def _tif_bytes(arr: np.ndarray, transform) -> bytes:
@@ -126,6 +125,45 @@ def write_archive(path: Path, month: str, tile: str, pixel: float) -> Path:
             info.size = len(data)
             info.mtime = 1_500_000_000
             tar.addfile(info, io.BytesIO(data))
+    tmp.replace(path)
+    return path
+
+
+def write_archive_blocks(
+    path: Path, month: str, tile: str, pixel: float, block_rows: int = 1000
+) -> Path:
+    """Like :func:`write_archive` for full-size tiles: bounded memory, fast gzip.
+
+    Each band is written block by block as a plain (uncompressed, stripped) GeoTIFF
+    beside the archive, packed with ISA-L's gzip, and deleted.
+    """
+    from isal import igzip
+
+    rows, cols = grid.tile_shape(tile, pixel)
+    transform = grid.tile_transform(tile, pixel)
+    stem = path.name[: -len(".tgz")]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tifs = {k: path.with_name(f".{stem}.{k}.tif") for k in ("avg_rade9h", "cf_cvg")}
+    profile = dict(driver="GTiff", width=cols, height=rows, count=1, crs="EPSG:4326")
+    profile["transform"] = transform
+    with (
+        rasterio.open(tifs["avg_rade9h"], "w", dtype="float32", **profile) as rd,
+        rasterio.open(tifs["cf_cvg"], "w", dtype="uint16", **profile) as cd,
+    ):
+        for r0 in range(0, rows, block_rows):
+            r1 = min(rows, r0 + block_rows)
+            rad, cvg = tile_block(month, tile, pixel, r0, r1)
+            win = Window(0, r0, cols, r1 - r0)
+            rd.write(rad, 1, window=win)
+            cd.write(cvg, 1, window=win)
+    tmp = path.with_name(path.name + ".tmp")
+    with igzip.open(tmp, "wb", compresslevel=2) as gz, tarfile.open(fileobj=gz, mode="w|") as tar:
+        for kind, tif in tifs.items():
+            info = tar.gettarinfo(tif, arcname=f"{stem}.{kind}.tif")
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 1_500_000_000, 0, 0, "", ""
+            with open(tif, "rb") as f:
+                tar.addfile(info, f)
+            tif.unlink()
     tmp.replace(path)
     return path
 
@@ -166,80 +204,3 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def tile_block(month: str, tile: str, pixel: float, r0: int, r1: int):
-    """Rows ``r0:r1`` of a full-size synthetic tile, generated block by block.
-
-    Same kind of content as :func:`tile_arrays` (dim noise, bright clusters at the
-    cities, a cloudy patch in odd months), seeded per block so any block can be
-    made on its own and memory stays bounded by one block.
-    """
-    cols = grid.tile_shape(tile, pixel)[1]
-    rng = np.random.default_rng(zlib.crc32(f"{month}/{tile}/{r0}".encode()))
-    n = (r1 - r0, cols)
-    rad = np.zeros(n, dtype=np.float32)
-    lit = rng.random(n, dtype=np.float32) < 0.25
-    rad[lit] = np.round(rng.normal(0.4, 0.5, int(lit.sum())), 2).astype(np.float32)
-    transform = grid.tile_transform(tile, pixel)
-    growth = 1.0 + 0.03 * (month_index(month) - month_index("2012-04"))
-    ys = transform.f - (np.arange(r0, r1) + 0.5) * pixel
-    for lon, lat, peak, sigma in CITIES:
-        near = np.abs(ys - lat) < 4 * sigma
-        c0 = max(0, int((lon - 4 * sigma - transform.c) / pixel))
-        c1 = min(cols, int((lon + 4 * sigma - transform.c) / pixel) + 2)
-        if not near.any() or c1 <= c0:
-            continue
-        xs = transform.c + (np.arange(c0, c1) + 0.5) * pixel
-        gx, gy = np.meshgrid(xs, ys[near])
-        blob = peak * growth * np.exp(-((gx - lon) ** 2 + (gy - lat) ** 2) / (2 * sigma**2))
-        rad[np.nonzero(near)[0][:, None], np.arange(c0, c1)] += np.round(blob, 2).astype(np.float32)
-    cvg = rng.integers(1, 25, size=n, dtype=np.uint16)
-    if month_index(month) % 2 == 1:
-        w, s, e, north = CLOUDY
-        rows = np.nonzero((ys > s) & (ys < north))[0]
-        c0 = max(0, int((w - transform.c) / pixel))
-        c1 = min(cols, int((e - transform.c) / pixel) + 1)
-        if rows.size and c1 > c0:
-            cvg[rows[0] : rows[-1] + 1, c0:c1] = 0
-            rad[rows[0] : rows[-1] + 1, c0:c1] = 0.0
-    return rad, cvg
-
-
-def write_archive_blocks(
-    path: Path, month: str, tile: str, pixel: float, block_rows: int = 1000
-) -> Path:
-    """Like :func:`write_archive` for full-size tiles: bounded memory, fast gzip.
-
-    Each band is written block by block as a plain (uncompressed, stripped) GeoTIFF
-    beside the archive, packed with ISA-L's gzip, and deleted.
-    """
-    from isal import igzip
-
-    rows, cols = grid.tile_shape(tile, pixel)
-    transform = grid.tile_transform(tile, pixel)
-    stem = path.name[: -len(".tgz")]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tifs = {k: path.with_name(f".{stem}.{k}.tif") for k in ("avg_rade9h", "cf_cvg")}
-    profile = dict(driver="GTiff", width=cols, height=rows, count=1, crs="EPSG:4326")
-    profile["transform"] = transform
-    with (
-        rasterio.open(tifs["avg_rade9h"], "w", dtype="float32", **profile) as rd,
-        rasterio.open(tifs["cf_cvg"], "w", dtype="uint16", **profile) as cd,
-    ):
-        for r0 in range(0, rows, block_rows):
-            r1 = min(rows, r0 + block_rows)
-            rad, cvg = tile_block(month, tile, pixel, r0, r1)
-            win = Window(0, r0, cols, r1 - r0)
-            rd.write(rad, 1, window=win)
-            cd.write(cvg, 1, window=win)
-    tmp = path.with_name(path.name + ".tmp")
-    with igzip.open(tmp, "wb", compresslevel=2) as gz, tarfile.open(fileobj=gz, mode="w|") as tar:
-        for kind, tif in tifs.items():
-            info = tar.gettarinfo(tif, arcname=f"{stem}.{kind}.tif")
-            info.mtime, info.uid, info.gid, info.uname, info.gname = 1_500_000_000, 0, 0, "", ""
-            with open(tif, "rb") as f:
-                tar.addfile(info, f)
-            tif.unlink()
-    tmp.replace(path)
-    return path
