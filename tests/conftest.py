@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +144,15 @@ def files_containing(root: Path, *secrets: str) -> list[Path]:
             if any(s.encode() in data for s in secrets):
                 hits.append(f)
     return hits
+
+
+def kill_when(proc, ready, timeout=120):
+    """SIGKILL the whole snakemake process group as soon as ``ready()`` holds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not ready():
+        if proc.poll() is not None:
+            raise AssertionError("snakemake ended before the fault could be injected")
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert ready(), "the stage never started"

@@ -13,6 +13,7 @@ from conftest import (
     TOKEN,
     edit_config,
     files_containing,
+    kill_when,
     snakemake,
     workflow_dir,
 )
@@ -44,18 +45,6 @@ def _mosaics(work: Path) -> dict:
         with rasterio.open(tif) as ds:
             out[str(tif.relative_to(work))] = ds.read(1)
     return out
-
-
-def kill_when(proc, ready, timeout=120):
-    """SIGKILL the whole snakemake process group as soon as ``ready()`` holds."""
-    deadline = time.time() + timeout
-    while time.time() < deadline and not ready():
-        if proc.poll() is not None:
-            raise AssertionError("snakemake ended before the fault could be injected")
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert ready(), "the stage never started"
 
 
 def resume_and_compare(work: Path, reference, upstream_of_table=True):
