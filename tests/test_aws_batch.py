@@ -71,7 +71,7 @@ def test_profile_names_every_batch_rule_with_resources_batch_accepts():
 
     rules = workflow_rules()
     remote = sorted(r for r, local in rules.items() if not local)
-    assert len(rules) == 10 and remote
+    assert len(rules) == 12 and remote
     assert sorted(p["set-resources"]) == remote
     assert sorted(p["set-threads"]) == remote
     for rule in remote:

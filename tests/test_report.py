@@ -10,8 +10,9 @@ import subprocess
 import sys
 
 import matplotlib.image as mpimg
+import pandas as pd
 import pytest
-from conftest import REPO, snakemake, workflow_dir
+from conftest import REPO, edit_config, snakemake, workflow_dir
 
 pytestmark = pytest.mark.workflow
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -44,6 +45,7 @@ def test_report_opens_in_chromium_with_plots(tile_server, tmp_path):
     # every figure is a real picture, not a blank canvas
     figures = sorted((work / "results/report").glob("*/*.png"))
     assert len(figures) == 2 * 6, figures
+    figures.append(work / "results/report/overview.png")
     for png in figures:
         img = mpimg.imread(png)
         assert img.shape[0] > 200 and img.shape[1] > 300, png
@@ -52,6 +54,7 @@ def test_report_opens_in_chromium_with_plots(tile_server, tmp_path):
     assert tiles.count(".tgz\n") == 4 * 3 and "creation_stamp" in tiles
     summary = (work / "results/report/run_summary.html").read_text()
     assert "sha256" in summary and "config/zones/demo_zones.geojson" in summary
+    assert "6 of 6 (all 6 zones)" in summary
 
     report = work / "report.html"
     p = subprocess.run(
@@ -95,3 +98,29 @@ def test_report_opens_in_chromium_with_plots(tile_server, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "report-zone.png"))
         browser.close()
     assert errors == []
+
+
+def test_report_plots_the_brightest_zones_beyond_the_cap(tile_server, tmp_path):
+    work = workflow_dir(tmp_path, tile_server)
+    snakemake(work)
+    kept = [work / "results/zonal_stats.csv", *sorted((work / "results/stats").glob("*.csv"))]
+    mtimes = {p: p.stat().st_mtime_ns for p in kept}
+
+    # fewer zones plotted: only the report's figures are redrawn
+    edit_config(work, lambda cfg: cfg.setdefault("report", {}).update(max_zones=2))
+    snakemake(work)
+    assert {p: p.stat().st_mtime_ns for p in kept} == mtimes
+    table = pd.read_csv(work / "results/zonal_stats.csv", dtype={"zone_id": str})
+    brightest = table.groupby("zone_id")["sum"].sum().sort_values(ascending=False).index[:2]
+    for d in ("maps", "timeseries"):
+        names = sorted(p.stem for p in (work / "results/report" / d).glob("*.png"))
+        assert names == sorted(brightest), d
+    summary = (work / "results/report/run_summary.html").read_text()
+    assert "2 of 6 (2 brightest of 6 zones)" in summary
+
+    # an id that is not a zone: one clear message, the statistics stay
+    edit_config(work, lambda cfg: cfg["report"].update(zones=["KE-ATHI-EPZ", "NOPE"]))
+    p = snakemake(work, check=False)
+    assert p.returncode != 0
+    assert "report.zones names 1 zone id(s) not in the zones file: NOPE" in p.stdout + p.stderr
+    assert {p: p.stat().st_mtime_ns for p in kept} == mtimes

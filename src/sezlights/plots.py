@@ -1,8 +1,9 @@
 """Figures and tables for the run report (``snakemake --report``).
 
-Plots are made with matplotlib (Agg backend, no screen needed): per zone, a
+Plots are made with matplotlib (Agg backend, no screen needed): one overview of
+all zones, and for each zone shown (all of them, up to ``report.max_zones``) a
 time series of sum of lights and mean radiance with poorly observed months
-marked, and a map of the zone's outline over the latest month's mosaic.
+marked, and a map of the zone's outline over the latest month's radiance.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from .atomic import atomic_path  # noqa: E402
+from .errors import UserError  # noqa: E402
 
 UNITS = "nW/cm²/sr"
 POOR_CF_CVG = 2.0  # mean cloud-free observations below this marks a month as poorly observed
@@ -44,10 +46,100 @@ def _save(fig, dest: Path) -> None:
     plt.close(fig)
 
 
-def timeseries_figures(table: pd.DataFrame, outdir: str | Path) -> list[Path]:
-    """One PNG per zone: sum of lights and mean radiance by month."""
+def choose_zones(
+    table: pd.DataFrame, wanted: list[str] | None = None, max_zones: int = 50
+) -> pd.DataFrame:
+    """The zones the report shows one by one, with why each was chosen.
+
+    ``wanted`` (``report.zones``) names them; otherwise every zone is shown when
+    there are at most ``max_zones``, and beyond that the ``max_zones`` brightest
+    (largest sum of lights over the months run; ties by id). A report with a plot
+    and a map for each of 10,000 zones would be neither quick to build nor read.
+    """
+    totals = (
+        table.assign(sum=table["sum"].fillna(0))
+        .groupby("zone_id", sort=True)["sum"]
+        .sum()
+        .rename("sum_of_lights_all_months")
+        .reset_index()
+    )
+    n = len(totals)
+    if wanted is not None:
+        wanted = [str(z) for z in wanted]
+        unknown = sorted(set(wanted) - set(totals["zone_id"]))
+        if unknown:
+            shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+            raise UserError(
+                f"report.zones names {len(unknown)} zone id(s) not in the zones file: "
+                f"{shown}; fix the list in the config (ids are those of zones.id_field)"
+            )
+        chosen = totals.set_index("zone_id").loc[list(dict.fromkeys(wanted))].reset_index()
+        chosen["why"] = "listed in report.zones"
+    elif n <= max_zones:
+        chosen = totals.copy()
+        chosen["why"] = f"all {n} zones"
+    else:
+        chosen = totals.sort_values(
+            ["sum_of_lights_all_months", "zone_id"], ascending=[False, True], kind="stable"
+        ).head(max_zones)
+        chosen["why"] = f"{max_zones} brightest of {n} zones"
+    chosen.insert(0, "rank", range(1, len(chosen) + 1))
+    return chosen.reset_index(drop=True)
+
+
+def overview_figure(table: pd.DataFrame, dest: str | Path) -> Path:
+    """One PNG for all zones: total sum of lights, spread of the zones' mean
+    radiance, and the share of zones poorly observed, by month."""
+    df = table.assign(poor=poorly_observed(table))
+    by = df.groupby("month", sort=True)
+    months = pd.to_datetime(pd.Series(sorted(df["month"].unique())) + "-01")
+    total = by["sum"].sum(min_count=1).to_numpy()
+    q = by["mean"].quantile([0.25, 0.5, 0.75]).unstack()
+    poor = by["poor"].mean().to_numpy() * 100
+    n = df["zone_id"].nunique()
+
+    fig, axes = plt.subplots(3, 1, figsize=(7.5, 6.4), sharex=True)
+    axes[0].plot(months, total, color="#1f4e79", marker="o", ms=4, lw=1.6)
+    axes[0].set_ylabel(f"sum of lights, all zones\n({UNITS} × pixels)", fontsize=8)
+    axes[0].set_title(f"All {n} zones: night lights by month", fontsize=10)
+    axes[1].fill_between(
+        months, q[0.25], q[0.75], color="#1f4e79", alpha=0.2, lw=0, label="middle half"
+    )
+    axes[1].plot(months, q[0.5], color="#1f4e79", marker="o", ms=4, lw=1.6, label="median")
+    axes[1].set_ylabel(f"zones' mean radiance\n({UNITS})", fontsize=8)
+    axes[1].legend(fontsize=7, loc="best")
+    axes[2].bar(months, poor, width=20, color="#c0392b", alpha=0.7)
+    axes[2].set_ylim(0, 100)
+    axes[2].set_ylabel("zones poorly\nobserved (%)", fontsize=8)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    _month_axis(axes[2], len(pd.period_range(months.iloc[0], months.iloc[-1], freq="M")))
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _save(fig, dest)
+    return dest
+
+
+def _month_axis(ax, span: int) -> None:
+    locator = (
+        mdates.MonthLocator(interval=max(1, span // 12))
+        if span <= 36
+        else mdates.AutoDateLocator(minticks=3, maxticks=12)
+    )
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("month")
+
+
+def timeseries_figures(
+    table: pd.DataFrame, outdir: str | Path, zone_ids: list[str] | None = None
+) -> list[Path]:
+    """One PNG per zone (those in ``zone_ids``, or all): sum of lights and mean
+    radiance by month."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    if zone_ids is not None:
+        table = table[table["zone_id"].isin(set(zone_ids))]
     written = []
     for zone_id, df in table.groupby("zone_id", sort=True):
         df = df.sort_values("month")
@@ -84,14 +176,7 @@ def timeseries_figures(table: pd.DataFrame, outdir: str | Path) -> list[Path]:
             axes[0].legend(fontsize=7, loc="best")
         axes[0].set_title(f"{zone_id}: night lights by month", fontsize=10)
         span = len(pd.period_range(df["month"].iloc[0], df["month"].iloc[-1], freq="M"))
-        locator = (
-            mdates.MonthLocator(interval=max(1, span // 12))
-            if span <= 36
-            else mdates.AutoDateLocator(minticks=3, maxticks=12)
-        )
-        axes[1].xaxis.set_major_locator(locator)
-        axes[1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        axes[1].set_xlabel("month")
+        _month_axis(axes[1], span)
         dest = outdir / f"{safe_name(zone_id)}.png"
         _save(fig, dest)
         written.append(dest)
@@ -162,10 +247,18 @@ def provenance_table(manifests: list[str | Path]) -> pd.DataFrame:
 
 
 def run_summary_html(
-    zones_summary: str | Path, config: dict, months: list[str], tiles: pd.DataFrame
+    zones_summary: str | Path,
+    config: dict,
+    months: list[str],
+    tiles: pd.DataFrame,
+    shown: pd.DataFrame | None = None,
 ) -> str:
-    """A plain HTML page: zones file and checksum, months, tiles per month, config."""
+    """A plain HTML page: zones file and checksum, months, tiles per month, the
+    zones shown one by one, config."""
     z = json.loads(Path(zones_summary).read_text())
+    shown_note = "all"
+    if shown is not None and len(shown):
+        shown_note = f"{len(shown)} of {z['zones']} ({shown['why'].iloc[0]})"
     facts = pd.DataFrame(
         [
             ("months", f"{months[0]} to {months[-1]} ({len(months)})"),
@@ -176,6 +269,7 @@ def run_summary_html(
             ("tiles needed", ", ".join(z["tiles_needed"])),
             ("tile archives used", len(tiles)),
             ("product", config["source"]["product"]),
+            ("zones plotted one by one", shown_note),
         ],
         columns=["", ""],
     )

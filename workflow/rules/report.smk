@@ -1,10 +1,35 @@
 # Figures and tables for `snakemake --report`: categories follow the pipeline stages.
 
 
+rule choose_report_zones:
+    input:
+        table="results/zonal_stats.csv",
+    output:
+        shown=report(
+            "results/report/zones_shown.csv",
+            caption="../report/zones_shown.rst",
+            category="1. Run",
+            labels={"table": "zones plotted"},
+        ),
+    log:
+        "logs/choose_report_zones.log",
+    localrule: True
+    conda:
+        "../../envs/sezlights.yaml"
+    params:
+        zones=config["report"]["zones"],
+        max_zones=config["report"]["max_zones"],
+    message:
+        "Choosing the zones the report plots one by one"
+    script:
+        "../scripts/choose_report_zones.py"
+
+
 rule summarize_run_provenance:
     input:
         manifests=expand("results/manifests/{month}.json", month=MONTHS),
         zones_summary="results/zones_summary.json",
+        shown="results/report/zones_shown.csv",
     output:
         tiles=report(
             "results/report/tiles.csv",
@@ -31,9 +56,32 @@ rule summarize_run_provenance:
         "../scripts/summarize_run_provenance.py"
 
 
+rule plot_all_zones_overview:
+    input:
+        table="results/zonal_stats.csv",
+    output:
+        figure=report(
+            "results/report/overview.png",
+            caption="../report/overview.rst",
+            category="4. Statistics",
+            subcategory="All zones",
+            labels={"zone": "all zones", "figure": "overview"},
+        ),
+    log:
+        "logs/plot_all_zones_overview.log",
+    localrule: True
+    conda:
+        "../../envs/sezlights.yaml"
+    message:
+        "Plotting all zones' night lights by month"
+    script:
+        "../scripts/plot_all_zones_overview.py"
+
+
 rule plot_zone_timeseries:
     input:
         table="results/zonal_stats.csv",
+        shown="results/report/zones_shown.csv",
     output:
         figures=report(
             directory("results/report/timeseries"),
@@ -63,6 +111,7 @@ rule map_zones_latest_month:
         archives=latest_month_archives,
         manifest=ancient(f"results/manifests/{MONTHS[-1]}.json"),
         zones="resources/zones.gpkg",
+        shown="results/report/zones_shown.csv",
     output:
         maps=report(
             directory("results/report/maps"),

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pandas as pd
+
 from sezlights.cli import run_step
 from sezlights.plots import zone_maps
 from sezlights.zonal import gather_crops
@@ -8,6 +10,8 @@ from sezlights.zones import read_prepared
 
 def main():
     zones = read_prepared(snakemake.input.zones)
+    shown = pd.read_csv(snakemake.input.shown, dtype={"zone_id": str}).zone_id
+    zones = zones.set_index("zone_id").loc[list(shown)].reset_index()
     scratch = Path(snakemake.params.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     crops = gather_crops(zones, list(snakemake.input.archives), snakemake.params.pixel_deg, scratch)

@@ -6,7 +6,8 @@ from sezlights.plots import timeseries_figures
 
 def main():
     table = pd.read_csv(snakemake.input.table, dtype={"zone_id": str, "month": str})
-    timeseries_figures(table, snakemake.output.figures)
+    shown = pd.read_csv(snakemake.input.shown, dtype={"zone_id": str})
+    timeseries_figures(table, snakemake.output.figures, list(shown.zone_id))
 
 
 run_step(snakemake, main)
