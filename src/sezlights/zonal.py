@@ -93,8 +93,9 @@ def gather(
     member, as EOG ships, is read straight out of the decompressed stream: its
     header gives the offset of every row, the rows some zone touches are kept, the
     rest is skipped, and nothing is written to disk. Any other layout is unpacked
-    into ``scratch`` (a folder of this month's alone), read in row windows and
-    deleted: extra disk is then one unpacked band.
+    into ``scratch``, read in row windows and deleted: extra disk is then one
+    unpacked band. ``scratch`` must be a folder no other running job uses, since
+    what a killed job left there is deleted first.
     """
     pixel = float(index["pixel"])
     rows, cols = index["row"], index["col"]

@@ -133,7 +133,8 @@ rule map_zones_latest_month:
     params:
         month=MONTHS[-1],
         pixel_deg=PIXEL_DEG,
-        scratch=f"resources/scratch/{MONTHS[-1]}",
+        # not the month's stats job's folder: each job clears stale files in its own
+        scratch="resources/scratch/maps",
     message:
         "Mapping each zone over the radiance of {params.month}"
     script:

@@ -21,7 +21,7 @@ rule compute_zone_stats:
         mem_mb=2000,
         runtime=60,
     params:
-        scratch="resources/scratch",
+        scratch=lambda wildcards: f"resources/scratch/{wildcards.month}",
     message:
         "Computing per-zone statistics for {wildcards.month}"
     script:

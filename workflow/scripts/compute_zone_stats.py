@@ -11,7 +11,7 @@ def main():
     log = logging.getLogger("sezlights.stats")
     month = snakemake.wildcards.month
     index = load_index(snakemake.input.index)
-    scratch = Path(snakemake.params.scratch) / month
+    scratch = Path(snakemake.params.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     values = gather(index, list(snakemake.input.archives), scratch)
