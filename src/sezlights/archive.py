@@ -62,9 +62,13 @@ def check_member(archive: Path, member: tarfile.TarInfo) -> None:
         )
 
 
-def _drain(gz) -> None:
-    """Read to the end of the gzip stream, so its CRC and length are checked."""
-    while gz.read(CHUNK):
+def _drain(f, scratch: bytearray | None = None) -> None:
+    """Read ``f`` to its end into ``scratch``, keeping nothing.
+
+    At the end of a gzip stream this checks its CRC and length.
+    """
+    view = memoryview(scratch if scratch is not None else bytearray(CHUNK))
+    while f.readinto(view):
         pass
 
 
@@ -79,10 +83,10 @@ def verify(archive: str | Path) -> dict[str, int]:
     """Decompress the whole archive, check every member; return {kind: size}."""
     archive = Path(archive)
     found: dict[str, int] = {}
+    scratch = bytearray(CHUNK)
 
     def read(kind, f, size):
-        while f.read(CHUNK):
-            pass
+        _drain(f, scratch)
         found[kind] = size
 
     each_member(archive, KINDS, read)
@@ -179,10 +183,6 @@ class _MemberReader(io.RawIOBase):
             got += self.readinto(view[got:])
         return bytes(buf)
 
-    def skip_rest(self, scratch: bytearray) -> None:
-        while self.left > 0:
-            self.readinto(scratch)
-
 
 def _each_member_plain(archive: Path, kinds, fn) -> list[str]:
     seen: list[str] = []
@@ -203,9 +203,9 @@ def _each_member_plain(archive: Path, kinds, fn) -> list[str]:
             if kind in kinds:
                 fn(kind, member, info.size)
                 seen.append(kind)
-            member.skip_rest(scratch)
-            _MemberReader(gz, -info.size % 512).skip_rest(scratch)
-        _drain(gz)
+            _drain(member, scratch)
+            _drain(_MemberReader(gz, -info.size % 512), scratch)
+        _drain(gz, scratch)
     return seen
 
 
