@@ -194,8 +194,9 @@ def _points_from_member(f, size, r, c, expected, pixel, name, scratch) -> np.nda
         start = offsets[strip] + within * row_bytes
         if start < len(head) and pos == len(head):  # the row begins in the header bytes
             buf = head[start : start + row_bytes]
-            buf += f.read(row_bytes - len(buf))
-            pos += start + row_bytes - len(head) if start + row_bytes > len(head) else 0
+            rest = f.read(row_bytes - len(buf))
+            buf += rest
+            pos += len(rest)
         else:
             if start < pos:  # rows out of file order: not the plain layout after all
                 raise _layout_error(name)
