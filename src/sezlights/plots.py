@@ -251,14 +251,11 @@ def run_summary_html(
     config: dict,
     months: list[str],
     tiles: pd.DataFrame,
-    shown: pd.DataFrame | None = None,
+    shown: pd.DataFrame,
 ) -> str:
     """A plain HTML page: zones file and checksum, months, tiles per month, the
-    zones shown one by one, config."""
+    zones plotted one by one (:func:`choose_zones`), config."""
     z = json.loads(Path(zones_summary).read_text())
-    shown_note = "all"
-    if shown is not None and len(shown):
-        shown_note = f"{len(shown)} of {z['zones']} ({shown['why'].iloc[0]})"
     facts = pd.DataFrame(
         [
             ("months", f"{months[0]} to {months[-1]} ({len(months)})"),
@@ -269,7 +266,7 @@ def run_summary_html(
             ("tiles needed", ", ".join(z["tiles_needed"])),
             ("tile archives used", len(tiles)),
             ("product", config["source"]["product"]),
-            ("zones plotted one by one", shown_note),
+            ("zones plotted one by one", f"{len(shown)} of {z['zones']} ({shown['why'].iloc[0]})"),
         ],
         columns=["", ""],
     )
