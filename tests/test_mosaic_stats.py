@@ -265,3 +265,18 @@ def test_fast_path_rejects_wrong_grid(month_archives, tmp_path):
     index = zonal.build_index(zones, PIXEL / 2)
     with pytest.raises(UserError, match="not the EOG grid"):
         zonal.gather(index, [month_archives["00N060W"]], tmp_path)
+
+
+def test_gather_in_threads_equals_one_thread(month_archives, tmp_path):
+    """Archives read at once fill their own tiles' pixels: the same values as in turn."""
+    from sezlights import zonal
+
+    zones = _zones_file(tmp_path)
+    index = zonal.build_index(zones, PIXEL)
+    archives = list(month_archives.values())
+    assert len(archives) > 2
+    one = zonal.gather(index, archives, tmp_path)
+    many = zonal.gather(index, archives, tmp_path, threads=3)
+    for kind in one:
+        np.testing.assert_array_equal(one[kind], many[kind])
+    assert np.isfinite(one["avg_rade9h"]).sum() > 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -85,7 +86,7 @@ def tile_of_archive(name: str) -> str:
 
 
 def gather(
-    index: dict, archives: list[str | Path], scratch: str | Path, kinds=KINDS
+    index: dict, archives: list[str | Path], scratch: str | Path, kinds=KINDS, threads: int = 1
 ) -> dict[str, np.ndarray]:
     """Values of every indexed pixel, per band; NaN where no archive covers it.
 
@@ -94,8 +95,11 @@ def gather(
     header gives the offset of every row, the rows some zone touches are kept, the
     rest is skipped, and nothing is written to disk. Any other layout is unpacked
     into ``scratch``, read in row windows and deleted: extra disk is then one
-    unpacked band. ``scratch`` must be a folder no other running job uses, since
-    what a killed job left there is deleted first.
+    unpacked band per thread. ``scratch`` must be a folder no other running job
+    uses, since what a killed job left there is deleted first.
+
+    With ``threads`` > 1, that many archives are read at once: ISA-L decompresses
+    without holding the GIL, and each archive fills its own tile's pixels.
     """
     pixel = float(index["pixel"])
     rows, cols = index["row"], index["col"]
@@ -103,7 +107,8 @@ def gather(
     x0, y0 = grid.global_origin(pixel)
     for stale in Path(scratch).glob(".gather-*"):  # left by a job that was killed
         shutil.rmtree(stale, ignore_errors=True)
-    for arc in archives:
+
+    def read(arc):
         tile = tile_of_archive(arc)
         t = grid.tile_transform(tile, pixel)
         r_off, c_off = round((y0 - t.f) / pixel), round((t.c - x0) / pixel)
@@ -112,13 +117,20 @@ def gather(
             (rows >= r_off) & (rows < r_off + th) & (cols >= c_off) & (cols < c_off + tw)
         )[0]
         if sel.size == 0:
-            continue
+            return
         r, c = rows[sel] - r_off, cols[sel] - c_off
 
-        def take(kind, f, size, sel=sel, r=r, c=c, t=t, name=Path(arc).name):
-            out[kind][sel] = _points_from_member(f, size, r, c, t, pixel, name, scratch)
+        def take(kind, f, size):
+            out[kind][sel] = _points_from_member(f, size, r, c, t, pixel, Path(arc).name, scratch)
 
         archive.each_member(arc, kinds, take)
+
+    if threads > 1 and len(archives) > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(read, archives))  # list(): re-raise the first error
+    else:
+        for arc in archives:
+            read(arc)
     return out
 
 

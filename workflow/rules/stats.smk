@@ -17,6 +17,8 @@ rule compute_zone_stats:
         "benchmarks/stats/{month}.tsv"
     conda:
         "../../envs/sezlights.yaml"
+    # two archives decompressed at once (ISA-L releases the GIL)
+    threads: 2
     resources:
         mem_mb=2000,
         runtime=60,

@@ -14,18 +14,19 @@ def main():
     scratch = Path(snakemake.params.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    values = gather(index, list(snakemake.input.archives), scratch)
+    values = gather(index, list(snakemake.input.archives), scratch, threads=snakemake.threads)
     t1 = time.perf_counter()
     df = reduce(index, values, month)
     t2 = time.perf_counter()
     write_csv(df, snakemake.output.stats)
     log.info(
-        "%s: %d zones, %d pixels; gather %.2f s (%d archives), reduce %.3f s",
+        "%s: %d zones, %d pixels; gather %.2f s (%d archives, %d threads), reduce %.3f s",
         month,
         len(df),
         index["row"].size,
         t1 - t0,
         len(snakemake.input.archives),
+        snakemake.threads,
         t2 - t1,
     )
 
