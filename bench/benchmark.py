@@ -262,8 +262,9 @@ def markdown(res: dict) -> str:
     lines += [
         "",
         "wall: the whole `snakemake` run; stats job: `compute_zone_stats` for the month; "
-        "floor: the fastest decompression of all six archives on one core (the stats job uses two); speed-up: naive time over "
-        "pipeline wall; memory ratio: naive peak RSS over the largest job's.",
+        "floor: the fastest decompression of all six archives on one core (the stats job "
+        "uses two); speed-up: naive time over pipeline wall; memory ratio: naive peak RSS "
+        "over the largest job's.",
         f"Decompression floor (all six archives, best of two): ISA-L {f['isal']} s, "
         f"zlib-ng {f['zlib-ng']} s, gzip {f['gzip']} s.",
     ]
