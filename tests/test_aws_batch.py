@@ -111,6 +111,7 @@ def test_job_definition_the_plugin_builds_from_the_profile():
         "batch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     rule = "compute_zone_stats"
+    assert p["set-threads"][rule] == 2  # two archives decompressed at once
     job = SimpleNamespace(
         name=rule,
         resources={"_cores": p["set-threads"][rule], **p["set-resources"][rule]},
@@ -130,7 +131,7 @@ def test_job_definition_the_plugin_builds_from_the_profile():
                     "jobRoleArn": ROLE,
                     "privileged": True,
                     "resourceRequirements": [
-                        {"type": "VCPU", "value": "1"},
+                        {"type": "VCPU", "value": "2"},
                         {"type": "MEMORY", "value": str(p["set-resources"][rule]["mem_mb"])},
                     ],
                 },
@@ -277,7 +278,8 @@ def test_run_on_batch_stand_in_matches_laptop_run(tile_server, s3_server, tmp_pa
         assert props["image"] == IMAGE and props["jobRoleArn"] == ROLE
         assert d["timeout"] == {"attemptDurationSeconds": prof["aws-batch-task-timeout"]}
         req = {r["type"]: r["value"] for r in props["resourceRequirements"]}
-        assert req == {"VCPU": "1", "MEMORY": str(prof["set-resources"][rule]["mem_mb"])}, rule
+        vcpus = str(prof["set-threads"][rule])
+        assert req == {"VCPU": vcpus, "MEMORY": str(prof["set-resources"][rule]["mem_mb"])}, rule
         assert props["command"][:2] == ["/bin/bash", "-c"]
         words = shlex.split(props["command"][2])
         deploy = words.index("--deploy-sources")  # the workflow's files, from the bucket
