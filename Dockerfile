@@ -1,8 +1,8 @@
 # The image AWS Batch runs each job in (profiles/aws-batch, profiles/README.md).
 # Snakemake starts every job here as `python -m snakemake ...` in /work, after
-# unpacking the workflow's files (what git tracks, src/ included, which
-# workflow/rules/common.smk puts first on sys.path) from the run's S3 prefix. The
-# image provides Python and the dependencies: rebuild it when pyproject.toml changes.
+# unpacking the workflow's files (what git tracks) from the run's S3 prefix. The
+# image provides Python, the dependencies and the sezlights package itself (jobs
+# import it from here): rebuild it when pyproject.toml or src/ changes.
 FROM python:3.11-slim
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1

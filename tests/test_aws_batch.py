@@ -1,7 +1,7 @@
 """profiles/aws-batch and the Dockerfile, checked as far as possible without AWS.
 
-- the profile parses, names every non-local rule, and asks Batch only for
-  memory/vCPU pairs it accepts;
+- the profile parses and names every non-local rule; the memory the rules declare
+  (sezlights.memory) is always a memory/vCPU pair Batch accepts;
 - the plugin's own code builds the job definition and submission from the
   profile's values (botocore's Stubber stands in for the Batch API);
 - ``snakemake --profile profiles/aws-batch --dry-run`` loads the plugin with it;
@@ -29,9 +29,20 @@ import boto3
 import pytest
 import yaml
 from botocore.stub import ANY, Stubber
-from conftest import PASSWORD, REPO, SERVER_PATH, TOKEN, set_months, snakemake, workflow_dir
 from fake_batch import FakeBatch, pip_shim
+from helpers import (
+    CLIENT_SECRET,
+    PASSWORD,
+    REPO,
+    SERVER_PATH,
+    eog_env,
+    last_line,
+    set_months,
+    snakemake,
+    workflow_dir,
+)
 from s3server import S3Server
+from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
 pytestmark = pytest.mark.workflow
 
@@ -56,8 +67,10 @@ def workflow_rules() -> dict[str, bool]:
     return rules
 
 
-def test_profile_names_every_batch_rule_with_resources_batch_accepts():
+def test_profile_names_every_batch_rule_and_memory_is_what_batch_accepts():
     from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
+
+    from sezlights import memory
 
     p = profile()
     assert p["executor"] == "aws-batch"
@@ -66,19 +79,23 @@ def test_profile_names_every_batch_rule_with_resources_batch_accepts():
     for key in ("aws-batch-region", "aws-batch-job-queue", "aws-batch-job-role", "container-image"):
         assert p[key], key
     assert p["aws-batch-task-timeout"] >= 60
-    assert p["envvars"] == ["EOG_TOKEN"]  # never the password
+    # downloads stay on the machine that runs snakemake (download.local: auto): no
+    # credential goes into a job definition
+    assert "envvars" not in p
     assert p["retries"] >= 1 and p["jobs"] >= 1
 
     rules = workflow_rules()
-    remote = sorted(r for r, local in rules.items() if not local)
-    assert len(rules) == 12 and remote
-    assert sorted(p["set-resources"]) == remote
+    remote = sorted(r for r, local in rules.items() if not local and r != "download_file")
+    assert remote and sorted(p["set-resources"]) == remote
     assert sorted(p["set-threads"]) == remote
     for rule in remote:
-        res, cpus = p["set-resources"][rule], p["set-threads"][rule]
-        assert {"mem_mb", "runtime"} <= set(res), rule
-        assert cpus in VALID_RESOURCES_MAPPING[res["mem_mb"]], (rule, res, cpus)
-        assert res["runtime"] * 60 <= p["aws-batch-task-timeout"], rule
+        assert p["set-resources"][rule]["runtime"] * 60 <= p["aws-batch-task-timeout"], rule
+    # whatever the inputs, the memory declared is valid for the job's vCPUs
+    for est in (1, 900, 2048, 3000, 4097, 7000, 8000):
+        for threads in (1, 2):
+            mb = memory.whole_gib(est, threads=threads)
+            assert mb >= est and threads in VALID_RESOURCES_MAPPING[mb], (est, threads, mb)
+    assert threads in VALID_RESOURCES_MAPPING[memory.stats_mb(23_000_000)]
 
 
 def test_plugin_settings_accept_the_profile():
@@ -110,11 +127,14 @@ def test_job_definition_the_plugin_builds_from_the_profile():
     client.client = boto3.client(
         "batch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
+    from sezlights import memory
+
     rule = "compute_zone_stats"
     assert p["set-threads"][rule] == 2  # two archives decompressed at once
+    mem = memory.stats_mb(5_000_000)
     job = SimpleNamespace(
         name=rule,
-        resources={"_cores": p["set-threads"][rule], **p["set-resources"][rule]},
+        resources={"_cores": p["set-threads"][rule], **p["set-resources"][rule], "mem_mb": mem},
     )
     command = "python -m snakemake --target-jobs 'compute_zone_stats:month=2019-01'"
     with Stubber(client.client) as stub:
@@ -127,12 +147,12 @@ def test_job_definition_the_plugin_builds_from_the_profile():
                 "containerProperties": {
                     "image": IMAGE,
                     "command": ["/bin/bash", "-c", command],
-                    "environment": [{"name": "EOG_TOKEN", "value": TOKEN}],
+                    "environment": [{"name": "SEZLIGHTS_LATEST_MONTH", "value": "2019-04"}],
                     "jobRoleArn": ROLE,
                     "privileged": True,
                     "resourceRequirements": [
                         {"type": "VCPU", "value": "2"},
-                        {"type": "MEMORY", "value": str(p["set-resources"][rule]["mem_mb"])},
+                        {"type": "MEMORY", "value": str(mem)},
                     ],
                 },
                 "timeout": {"attemptDurationSeconds": p["aws-batch-task-timeout"]},
@@ -148,7 +168,7 @@ def test_job_definition_the_plugin_builds_from_the_profile():
         builder = BatchJobBuilder(
             logger=SimpleNamespace(warning=print, debug=print),
             job=job,
-            envvars={"EOG_TOKEN": TOKEN},
+            envvars={"SEZLIGHTS_LATEST_MONTH": "2019-04"},
             container_image=IMAGE,
             settings=settings,
             job_command=command,
@@ -166,13 +186,13 @@ def s3_server(tmp_path_factory):
 
 
 def batch_snakemake(work: Path, s3: S3Server, prefix: str, *args, env=None, check=True):
-    """snakemake --profile profiles/aws-batch, logged in with a token only."""
+    """snakemake --profile profiles/aws-batch, with the test's EOG login."""
     extra, env = (
         env,
         {k: v for k, v in os.environ.items() if not k.startswith(("EOG_", "AWS_", "SNAKEMAKE_"))},
     )
     env.update(
-        EOG_TOKEN=TOKEN,
+        **eog_env(),
         AWS_ACCESS_KEY_ID="test-access-key",
         AWS_SECRET_ACCESS_KEY="test-secret-key",
         AWS_DEFAULT_REGION="us-east-1",
@@ -211,23 +231,26 @@ def batch_snakemake(work: Path, s3: S3Server, prefix: str, *args, env=None, chec
     return p
 
 
-def test_dry_run_loads_the_plugin_with_the_profile(tile_server, s3_server, tmp_path):
+def test_dry_run_loads_the_plugin_with_the_profile(eog_server, s3_server, tmp_path):
     s3_server.client.create_bucket(Bucket="sez-dry")
-    work = workflow_dir(tmp_path, tile_server)
+    work = workflow_dir(tmp_path, eog_server)
     p = batch_snakemake(work, s3_server, "sez-dry/run", "--dry-run")
     out = p.stdout + p.stderr
-    assert "prepare_zones" in out and "discover_month_tiles" in out
+    assert "prepare_zones" in out and "list_month_files" in out
     # a dry run writes nothing here
     assert not (work / "results").exists()
 
-    # without the token the run stops at once, naming it
-    p = batch_snakemake(work, s3_server, "sez-dry/run", "-n", env={"EOG_TOKEN": None}, check=False)
+    # without credentials a real run stops before any job, naming what to set
+    no_login = {k: None for k in eog_env()}
+    p = batch_snakemake(work, s3_server, "sez-dry/run", env=no_login, check=False)
     assert p.returncode != 0
-    assert "EOG_TOKEN" in p.stdout + p.stderr
+    assert "set EOG_USERNAME, EOG_PASSWORD, EOG_CLIENT_ID and EOG_CLIENT_SECRET" in last_line(p)
 
 
-def test_run_on_batch_stand_in_matches_laptop_run(tile_server, s3_server, tmp_path):
-    """Every job submitted through the plugin and run without a shared disk."""
+def test_run_on_batch_stand_in_matches_laptop_run(eog_server, s3_server, tmp_path):
+    """Every non-local job submitted through the plugin and run without a shared disk;
+    downloads stay on this machine (download.local: auto), so no credential reaches Batch."""
+    tile_server = eog_server
     s3 = s3_server
     s3.client.create_bucket(Bucket="sez-batch")
 
@@ -235,7 +258,7 @@ def test_run_on_batch_stand_in_matches_laptop_run(tile_server, s3_server, tmp_pa
     set_months(ref, "2019-04", "2019-04")
     snakemake(ref)
 
-    work = workflow_dir(tmp_path / "main", tile_server)
+    work = workflow_dir(tmp_path / "main", tile_server, mosaic={"keep": True})
     set_months(work, "2019-04", "latest")  # jobs must get the month the main process found
     # run from a git work tree, as from a clone: Snakemake ships the files git tracks
     # (plus rules, scripts, envs, config files) to the jobs through the bucket
@@ -259,10 +282,10 @@ def test_run_on_batch_stand_in_matches_laptop_run(tile_server, s3_server, tmp_pa
         for d in batch.definitions.values()
     )
     assert submitted == sorted(
-        ["download_tile"] * 4
-        + ["index_zone_pixels", "mosaic_month", "compute_zone_stats"]
+        ["index_zone_pixels", "mosaic_month", "compute_zone_stats"]
         + ["plot_zone_timeseries", "map_zones_latest_month"]
     ), submitted
+    assert len(tile_server.file_gets()) == 4 * 2  # the laptop run's and the main process's
     assert all(not rules[r] for r in submitted)
     failed = {
         j: (j_["dir"] / "container.log").read_text()[-2000:]
@@ -278,8 +301,8 @@ def test_run_on_batch_stand_in_matches_laptop_run(tile_server, s3_server, tmp_pa
         assert props["image"] == IMAGE and props["jobRoleArn"] == ROLE
         assert d["timeout"] == {"attemptDurationSeconds": prof["aws-batch-task-timeout"]}
         req = {r["type"]: r["value"] for r in props["resourceRequirements"]}
-        vcpus = str(prof["set-threads"][rule])
-        assert req == {"VCPU": vcpus, "MEMORY": str(prof["set-resources"][rule]["mem_mb"])}, rule
+        assert req["VCPU"] == str(prof["set-threads"][rule]), rule
+        assert int(req["VCPU"]) in VALID_RESOURCES_MAPPING[int(req["MEMORY"])], (rule, req)
         assert props["command"][:2] == ["/bin/bash", "-c"]
         words = shlex.split(props["command"][2])
         deploy = words.index("--deploy-sources")  # the workflow's files, from the bucket
@@ -289,16 +312,18 @@ def test_run_on_batch_stand_in_matches_laptop_run(tile_server, s3_server, tmp_pa
         assert words[words.index("--default-storage-prefix") + 1] == "s3://sez-batch/run"
         assert words[words.index("--shared-fs-usage") + 1] == "none"
         env = {e["name"]: e["value"] for e in props["environment"]}
-        assert env["EOG_TOKEN"] == TOKEN
         assert env["SEZLIGHTS_LATEST_MONTH"] == "2019-04"
-        # the job role, not the job definition, carries AWS credentials
+        # no login travels to Batch, and the job role, not the job definition, carries AWS
+        # credentials
+        assert not any(k.startswith(("EOG_", "EARTHDATA")) for k in env), env
         assert not any("ACCESS_KEY" in k or "SECRET" in k for k in env), env
-        assert PASSWORD not in str(d)
+        assert PASSWORD not in str(d) and CLIENT_SECRET not in str(d)
     for job in batch.jobs.values():
         assert job["request"]["jobQueue"] == QUEUE
-        # the job unpacked the workflow's files, the package's code included, from the bucket
+        # the job unpacked the workflow's files from the bucket; the sezlights package comes
+        # installed in the image (here: this virtualenv), not from a PYTHONPATH patch
         assert (job["dir"] / "workflow/Snakefile").exists()
-        assert (job["dir"] / "src/sezlights/zonal.py").exists()
+        assert (job["dir"] / "workflow/scripts/compute_zone_stats.py").exists()
     # and first installed the S3 plugin with pip (from PyPI, on AWS)
     pip_calls = (tmp_path / "batch/pip-calls.txt").read_text().splitlines()
     assert len(pip_calls) == len(batch.jobs)
@@ -308,7 +333,7 @@ def test_run_on_batch_stand_in_matches_laptop_run(tile_server, s3_server, tmp_pa
     assert _root_listings(tile_server) == listings_before + 1
 
     # the results are in the bucket and equal the laptop run's
-    for rel in ["results/zonal_stats.csv", "results/stats/2019-04.csv"]:
+    for rel in ["results/zonal_stats.csv", "results/stats/eog/2019-04.csv"]:
         assert s3.read("sez-batch", f"run/{rel}") == (ref / rel).read_bytes(), rel
     assert "Nothing to be done" not in out
     p = batch_snakemake(

@@ -1,110 +1,220 @@
+"""Downloading one file from each source, against the local stand-ins on real sockets.
+
+EOG: ``.tgz`` archives behind Keycloak (password grant with the account's own client,
+or a static ``EOG_TOKEN``). Black Marble: ``.h5`` files on LAADS behind a static
+``EARTHDATA_TOKEN``. Every test runs for both sources where the behaviour applies:
+verify + rename, resume with ``Range``, recovery from 503 storms and cut bodies, a
+clear end when faults never stop, logins (renewed once, then one clear error, never
+a retry storm, never a login page written as data), corrupt files deleted, and the
+archive reader's refusal of members that escape their folder.
+
+The :class:`~helpers.Site` helper and :func:`~helpers.make_site` (tests/helpers.py)
+are shared with test_faults_network.py, test_retry_budget.py and test_disk_full.py.
+"""
+
+from __future__ import annotations
+
 import io
 import tarfile
+from pathlib import Path
 
 import pytest
-from conftest import SERVER_PATH, TOKEN
+from helpers import SERVER_PATH, SOURCES, Site, make_config, make_site
 
-from sezlights import archive
-from sezlights.discover import discover_month
-from sezlights.download import download
-from sezlights.errors import CorruptArchiveError, DownloadError, LoginError
-from sezlights.http import get_token, make_session
-
-AUTH = {"client_id": "eogdata_oidc", "client_secret": "x"}
+from sezlights import archive, sources
+from sezlights.errors import CorruptFileError, DownloadError, LoginError, MissingFileError
+from sezlights.standin.httpserver import BROKEN
 
 
-def tile(server, month="2019-01", tid="75N060W"):
-    m = discover_month(make_session(), f"{server.url}/{SERVER_PATH}", month, "vcmcfg", [tid])
-    return m["tiles"][0]
+@pytest.fixture(params=SOURCES)
+def site(request) -> Site:
+    return make_site(request, request.param)
 
 
-def test_download_verifies_and_renames(tile_server, tmp_path):
-    t = tile(tile_server)
-    dest = download(make_session(token=TOKEN), t["url"], tmp_path / t["name"], t["size"], backoff=0)
-    assert dest.stat().st_size == t["size"]
-    assert not (tmp_path / (t["name"] + ".part")).exists()
-    assert set(archive.verify(dest)) == {"avg_rade9h", "cf_cvg"}
+@pytest.fixture
+def eog_site(request) -> Site:
+    return make_site(request, "eog")
 
 
-def test_resumes_a_partial_file_with_range(tile_server, tmp_path):
-    t = tile(tile_server)
-    src = (tile_server.tree / "2019/201901/vcmcfg" / t["name"]).read_bytes()
-    (tmp_path / (t["name"] + ".part")).write_bytes(src[: len(src) // 3])
-    download(make_session(token=TOKEN), t["url"], tmp_path / t["name"], t["size"], backoff=0)
-    assert (tmp_path / t["name"]).read_bytes() == src
-    assert ("GET", f"/{SERVER_PATH}/2019/201901/vcmcfg/{t['name']}", 206) in tile_server.requests
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    d = tmp_path / "files"
+    d.mkdir()
+    return d
 
 
-def test_recovers_from_503_storm_and_cut_body(tile_server, tmp_path):
-    t = tile(tile_server)
-    tile_server.add_faults("75N060W", "503", "503", "503", "cut", "503", "cut")
-    s = make_session(token=TOKEN, backoff=0)
-    download(s, t["url"], tmp_path / t["name"], t["size"], backoff=0)
-    assert (tmp_path / t["name"]).stat().st_size == t["size"]
+# ---------------------------------------------------------------- the file arrives
 
 
-def test_gives_up_clearly_and_keeps_the_part(tile_server, tmp_path):
-    t = tile(tile_server)
-    tile_server.add_faults("75N060W", *(["cut"] * 3))
-    with pytest.raises(DownloadError, match="after 2 attempts.*resumes"):
-        download(
-            make_session(token=TOKEN),
-            t["url"],
-            tmp_path / t["name"],
-            t["size"],
-            attempts=2,
-            backoff=0,
-        )
-    assert not (tmp_path / t["name"]).exists()
-    assert (tmp_path / (t["name"] + ".part")).exists()
+def test_download_verifies_and_renames(site, folder, tmp_path):
+    progress = tmp_path / "download.log.progress"
+    dest = site.src.download(site.session, site.entry, folder / site.file, progress_path=progress)
+    assert dest == folder / site.file
+    assert dest.read_bytes() == site.real.read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == [site.file]  # no .part left
+    assert not progress.exists()  # the progress file goes when the job ends
+    assert site.statuses() == [200]
+    site.src.verify(dest)
+    if site.name == "eog":
+        kinds = {sources.eog.member_kind(n) for n in archive.verify(dest)}
+        assert {"radiance", "coverage"} <= kinds
+    else:
+        assert dest.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("fault", ["401", "403", "html"])
-def test_login_failures(tile_server, tmp_path, fault):
-    t = tile(tile_server)
-    tile_server.add_faults("75N060W", fault)
-    with pytest.raises(
-        LoginError, match="login failed: set EOG_TOKEN or EOG_USERNAME/EOG_PASSWORD"
-    ):
-        download(make_session(token=TOKEN), t["url"], tmp_path / t["name"], t["size"], backoff=0)
-    gets = [r for r in tile_server.requests if r[1].endswith(".tgz")]
-    assert len(gets) == 1  # no retry storm
-    assert not list(tmp_path.iterdir())
+def test_resumes_a_partial_file_with_range(site, folder):
+    data = site.real.read_bytes()
+    (folder / (site.file + ".part")).write_bytes(data[: len(data) // 3])
+    site.fetch(folder)
+    assert (folder / site.file).read_bytes() == data
+    assert site.statuses() == [206]  # only the missing two thirds were asked for
 
 
-def test_no_token_is_a_login_error(tile_server, tmp_path):
-    t = tile(tile_server)
-    with pytest.raises(LoginError, match="login failed"):
-        download(make_session(), t["url"], tmp_path / t["name"], t["size"], backoff=0)
+def test_recovers_from_503_storm_and_cut_body(site, folder):
+    site.server.add_faults(site.file, "503", "503", "503", "cut", "503", "cut")
+    site.fetch(folder)
+    assert (folder / site.file).read_bytes() == site.real.read_bytes()
+    # urllib3 retried the 503s inside the one budget; each cut body was resumed
+    assert site.statuses() == [503, 503, 503, BROKEN, 503, BROKEN, 206]
 
 
-def test_password_exchange(tile_server):
-    auth = dict(AUTH, token_url=tile_server.token_url)
-    env = {"EOG_USERNAME": "alice", "EOG_PASSWORD": "s3cret-pw"}
-    assert get_token(auth, env) == TOKEN
-    assert get_token(auth, {"EOG_TOKEN": "abc"}) == "abc"
-    assert get_token(auth, {}) is None
-    with pytest.raises(LoginError, match="rejected the username/password") as exc:
-        get_token(auth, {"EOG_USERNAME": "alice", "EOG_PASSWORD": "wrong-pw"})
-    assert "wrong-pw" not in str(exc.value)
+def test_gives_up_clearly_and_keeps_the_part(site, folder):
+    site.server.add_faults(site.file, "cut", "cut", "cut")
+    with pytest.raises(DownloadError) as exc:
+        site.fetch(folder, tries=2)
+    part = folder / (site.file + ".part")
+    text = str(exc.value)
+    assert text.startswith(f"gave up on {site.file} after 2 failed tries in ")
+    assert "body cut short 2 times" in text
+    assert f"received so far are kept in {part.name}, and the next run resumes them" in text
+    assert not (folder / site.file).exists()
+    assert 0 < part.stat().st_size < site.real.stat().st_size
+    assert site.statuses() == [BROKEN, BROKEN]  # two tries, as download.attempts says
 
 
-def test_corrupt_archive_is_removed(tile_server, tmp_path):
-    d = tile_server.tree / "2019/201901/vcmcfg"
-    p = next(d.glob("*75N060W*"))
-    data = bytearray(p.read_bytes())
-    data[len(data) // 2 : len(data) // 2 + 64] = b"\0" * 64
-    p.write_bytes(bytes(data))
-    t = tile(tile_server)
-    with pytest.raises(CorruptArchiveError, match="corrupt.*download it anew"):
-        download(make_session(token=TOKEN), t["url"], tmp_path / t["name"], t["size"], backoff=0)
-    assert not list(tmp_path.iterdir())
+def test_a_file_gone_from_the_server_is_a_missing_file(site, folder):
+    site.real.unlink()
+    with pytest.raises(MissingFileError, match="is listed but the server answers 404"):
+        site.fetch(folder)
+    assert len(site.statuses()) == 1 and not list(folder.iterdir())
 
 
-def _tgz(path, members):
-    with tarfile.open(path, "w:gz") as tar:
+# ---------------------------------------------------------------- logins
+
+
+@pytest.mark.parametrize("fault", ["401", "403", "html", "login"])
+def test_a_refused_token_is_renewed_once_and_the_file_arrives(eog_site, folder, fault):
+    """A 5-minute EOG token that stopped working: one new token, then the file."""
+    site = eog_site
+    site.server.add_faults(site.file, fault)
+    site.fetch(folder)
+    assert (folder / site.file).read_bytes() == site.real.read_bytes()
+    first = {"401": 401, "403": 403, "html": 200, "login": 302}[fault]
+    assert site.statuses() == [first, 200]
+    assert site.server.grants == ["password", "refresh_token"]
+
+
+@pytest.mark.parametrize("fault", ["401", "403", "html", "login"])
+def test_a_login_page_after_a_fresh_token_is_one_login_error(eog_site, folder, fault):
+    """Refused again with a fresh token: not an expiry; one error, no retry storm."""
+    site = eog_site
+    site.server.add_faults(site.file, fault, fault)
+    with pytest.raises(LoginError, match="keeps sending its login page .* lack access"):
+        site.fetch(folder)
+    assert len(site.statuses()) == 2  # the first try and the one with the renewed token
+    assert site.server.grants == ["password", "refresh_token"]
+    assert not list(folder.iterdir())
+
+
+@pytest.mark.parametrize("fault", ["401", "403", "html", "login"])
+def test_a_refused_static_token_stops_at_once(site, folder, fault):
+    """EOG_TOKEN / EARTHDATA_TOKEN cannot be renewed: one request, one clear error."""
+    session = site.static_session()
+    site.server.reset_log()
+    site.server.add_faults(site.file, fault)
+    variable = "EOG_TOKEN" if site.name == "eog" else "EARTHDATA_TOKEN"
+    with pytest.raises(LoginError, match=f"refused {variable}") as exc:
+        site.fetch(folder, session=session)
+    assert len(site.statuses()) == 1
+    assert not list(folder.iterdir())  # no login page written as .tgz / .h5, no .part
+    assert session.headers["Authorization"].split(" ", 1)[1] not in str(exc.value)
+
+
+def test_a_wrong_token_never_writes_the_login_page(site, folder):
+    """The service's own answer to a bad token (a 302 to its login page on another
+    host, then a 200 HTML page) is a login error, never a data file."""
+    session = site.static_session("not-a-token-it-issued")
+    site.server.reset_log()
+    with pytest.raises(LoginError, match="login failed") as exc:
+        site.fetch(folder, session=session)
+    assert site.statuses() == [302]
+    assert not list(folder.iterdir())
+    assert "not-a-token-it-issued" not in str(exc.value)
+
+
+# ---------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize(
+    "which, damage, message",
+    [
+        ("eog", "zeroed", "is corrupt"),  # gzip CRC / deflate error in the middle
+        ("eog", "truncated", "is corrupt"),
+        ("blackmarble", "truncated", "is not a readable VNP46A3 file"),
+    ],
+    ids=["eog-zeroed", "eog-truncated", "blackmarble-truncated"],
+)
+def test_a_corrupt_file_is_deleted(request, folder, which, damage, message):
+    site = make_site(request, which)
+    data = bytearray(site.real.read_bytes())
+    if damage == "zeroed":
+        data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
+    else:
+        data = data[: len(data) // 2]
+    site.real.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError) as exc:
+        site.fetch(folder)
+    text = str(exc.value)
+    assert text.startswith(site.file) and message in text
+    assert "it was deleted: run again to download it anew" in text
+    assert ".part" not in text
+    assert not list(folder.iterdir())  # neither the file nor a .part that would resume
+    assert site.statuses() == [200]  # a whole file that fails its check is not retried
+
+
+def test_something_that_is_not_the_file_is_never_written(site, folder):
+    """Not a gzip / HDF5 signature: refused before a byte is written."""
+    site.real.write_bytes(b"PK\x03\x04" + bytes(5000))
+    with pytest.raises(CorruptFileError, match="not this kind of file"):
+        site.fetch(folder)
+    assert not list(folder.iterdir())
+    assert site.statuses() == [200]
+
+
+def test_a_truncated_hdf5_file_is_corrupt(request, tmp_path):
+    site = make_site(request, "blackmarble")
+    cut = tmp_path / site.file
+    cut.write_bytes(site.real.read_bytes()[: site.real.stat().st_size // 2])
+    with pytest.raises(CorruptFileError, match="is not a readable VNP46A3 file"):
+        site.src.verify(cut)
+    cut.write_bytes(b"<!DOCTYPE html><html><title>Earthdata Login</title></html>")
+    with pytest.raises(CorruptFileError, match="is not an HDF5 file"):
+        site.src.verify(cut)
+
+
+# ---------------------------------------------------------------- archives
+
+
+def _tgz(path, members, fmt=tarfile.DEFAULT_FORMAT):
+    with tarfile.open(path, "w:gz", format=fmt) as tar:
         for info, data in members:
             tar.addfile(info, io.BytesIO(data) if data is not None else None)
+
+
+def _member(name: str, data: bytes = b"abc") -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
 
 
 @pytest.mark.parametrize(
@@ -115,8 +225,9 @@ def _tgz(path, members):
         ("x.avg_rade9h.tif", tarfile.SYMTYPE),
         ("../" + "d" * 120 + "/evil.avg_rade9h.tif", tarfile.REGTYPE),  # in a pax header
     ],
+    ids=["dotdot", "absolute", "symlink", "dotdot-in-pax-header"],
 )
-def test_archive_members_escaping_are_refused(tmp_path, name, kind):
+def test_archive_members_escaping_are_refused(request, tmp_path, name, kind):
     info = tarfile.TarInfo(name)
     info.type = kind
     data = b"abc"
@@ -124,35 +235,39 @@ def test_archive_members_escaping_are_refused(tmp_path, name, kind):
         info.linkname, data = "/etc/passwd", None
     else:
         info.size = len(data)
-    arc = tmp_path / "bad.tgz"
-    _tgz(arc, [(info, data)])
-    out = tmp_path / "out"
-    with pytest.raises(CorruptArchiveError, match="refusing"):
-        archive.extract(arc, out)
-    with pytest.raises(CorruptArchiveError, match="refusing"):
-        archive.verify(arc)
-    assert not list(out.iterdir())
-    assert not (tmp_path / "evil.avg_rade9h.tif").exists()
+    members = [_member("ok.cf_cvg.tif"), (info, data), _member("ok.avg_rade9h.tif")]
+    bad = tmp_path / "bad.tgz"
+    _tgz(bad, members, tarfile.PAX_FORMAT)
+    with pytest.raises(CorruptFileError, match="refusing"):
+        archive.verify(bad)
+    # served in place of a real tile, it is refused by the download and nothing is kept
+    site = make_site(request, "eog")
+    site.real.write_bytes(bad.read_bytes())
+    folder = tmp_path / "files"
+    with pytest.raises(CorruptFileError, match="refusing") as exc:
+        site.fetch(folder)
+    assert str(exc.value).startswith(site.file)
+    assert not list(folder.iterdir())
+    assert not list(tmp_path.rglob("evil*")) and not Path("/tmp/evil.avg_rade9h.tif").exists()
 
 
-def test_archives_with_extension_headers_are_read(tmp_path):
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT], ids=["pax", "gnu"])
+def test_archives_with_extension_headers_are_read(tmp_path, fmt):
     """Long member names (pax or GNU headers) take tarfile's own reader."""
     long = "x" * 120
-    for fmt in (tarfile.PAX_FORMAT, tarfile.GNU_FORMAT):
-        arc = tmp_path / f"long-{fmt}.tgz"
-        with tarfile.open(arc, "w:gz", format=fmt) as tar:
-            for kind, data in (("avg_rade9h", b"r" * 1000), ("cf_cvg", b"c" * 513)):
-                info = tarfile.TarInfo(f"{long}.{kind}.tif")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-        assert archive.verify(arc) == {"avg_rade9h": 1000, "cf_cvg": 513}
-        out = archive.extract(arc, tmp_path / f"out-{fmt}")
-        assert out["cf_cvg"].read_bytes() == b"c" * 513
+    arc = tmp_path / "SVDNB_npp_20190101-20190131_75N060W_vcmcfg_v10_c201902051200.tgz"
+    rad, cvg = b"r" * 1000, b"c" * 513
+    _tgz(arc, [_member(f"{long}.avg_rade9h.tif", rad), _member(f"{long}.cf_cvg.tif", cvg)], fmt)
+    assert archive.verify(arc) == {f"{long}.avg_rade9h.tif": 1000, f"{long}.cf_cvg.tif": 513}
+    assert [m.file.read() for m in archive.members(arc)] == [rad, cvg]
+    sources.get("eog", make_config()).verify(arc)  # both bands found: no error
 
 
-def test_truncated_archive_is_corrupt(tile_server, tmp_path):
-    p = next((tile_server.tree / "2019/201901/vcmcfg").glob("*00N060W*"))
-    cut = tmp_path / p.name
-    cut.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
-    with pytest.raises(CorruptArchiveError, match="corrupt"):
+def test_a_truncated_archive_is_corrupt(eog_tree, tmp_path):
+    real = next((eog_tree / SERVER_PATH / "2019/201901/vcmcfg").glob("*00N060W*"))
+    cut = tmp_path / real.name
+    cut.write_bytes(real.read_bytes()[: real.stat().st_size // 2])
+    with pytest.raises(CorruptFileError, match=f"{real.name} is corrupt"):
         archive.verify(cut)
+    with pytest.raises(CorruptFileError, match="is corrupt"):
+        sources.get("eog", make_config()).verify(cut)

@@ -1,74 +1,105 @@
-"""Network and server faults, made to happen for real by the local tile server."""
+"""Network and server faults, made to happen for real by the stand-ins (real sockets).
+
+Each fault is injected by the EOG or LAADS stand-in (``add_faults``): a TCP reset
+mid-body, a body shorter than its ``Content-Length``, a server that stalls, a
+redirect to another host, a server that is not there at all.
+"""
+
+from __future__ import annotations
 
 import time
 
-from conftest import SERVER_PATH, TOKEN
-from test_download import tile
+import pytest
+from helpers import SOURCES, make_site
 
-from sezlights.devserver import TileServer
-from sezlights.download import download
+from sezlights.errors import LoginError, MissingFileError, UserError
 from sezlights.http import make_session
+from sezlights.standin.httpserver import BROKEN, OTHER_HOST, StandinServer
 
 
-def test_connection_reset_mid_body_resumes(tile_server, tmp_path):
-    t = tile(tile_server)
-    tile_server.add_faults("75N060W", "reset", "reset")
-    download(make_session(token=TOKEN), t["url"], tmp_path / t["name"], t["size"], backoff=0)
-    assert (tmp_path / t["name"]).stat().st_size == t["size"]
+@pytest.fixture(params=SOURCES)
+def site(request):
+    return make_site(request, request.param)
+
+
+def test_connection_reset_mid_body_resumes(site, tmp_path):
+    site.server.add_faults(site.file, "reset", "reset")
+    site.fetch(tmp_path)
+    assert (tmp_path / site.file).read_bytes() == site.real.read_bytes()
     # (a reset may discard what was in flight, so the third try may start over)
-    statuses = [s for m, p, s in tile_server.requests if p.endswith(t["name"])]
-    assert statuses[:2] == [599, 599] and statuses[2] in (200, 206) and len(statuses) == 3
+    statuses = site.statuses()
+    assert statuses[:2] == [BROKEN, BROKEN] and statuses[2] in (200, 206)
+    assert len(statuses) == 3
 
 
-def test_short_body_is_completed_not_accepted(tile_server, tmp_path):
-    t = tile(tile_server)
-    tile_server.add_faults("75N060W", "cut")
-    download(make_session(token=TOKEN), t["url"], tmp_path / t["name"], t["size"], backoff=0)
-    src = tile_server.tree / "2019/201901/vcmcfg" / t["name"]
-    assert (tmp_path / t["name"]).read_bytes() == src.read_bytes()
-    # the second request asked only for the missing part
-    statuses = [s for m, p, s in tile_server.requests if p.endswith(t["name"])]
-    assert statuses == [599, 206]
+def test_short_body_is_completed_not_accepted(site, tmp_path):
+    site.server.add_faults(site.file, "cut")
+    site.fetch(tmp_path)
+    assert (tmp_path / site.file).read_bytes() == site.real.read_bytes()
+    # the body stopped half way: the second request asked only for the rest (206)
+    assert site.statuses() == [BROKEN, 206]
 
 
-def test_stalled_server_times_out_and_resumes(tile_server, tmp_path):
-    t = tile(tile_server)
-    tile_server.stall_seconds = 5
-    tile_server.add_faults("75N060W", "stall")
+def test_stalled_server_times_out_and_resumes(site, tmp_path):
+    site.server.stall_seconds = 5
+    site.server.add_faults(site.file, "stall")
     start = time.monotonic()
-    download(
-        make_session(token=TOKEN, retries=0),
-        t["url"],
-        tmp_path / t["name"],
-        t["size"],
-        timeout=(2, 1),
-        backoff=0,
-    )
+    site.fetch(tmp_path, timeout=(2, 1))
     took = time.monotonic() - start
-    assert (tmp_path / t["name"]).stat().st_size == t["size"]
+    assert (tmp_path / site.file).read_bytes() == site.real.read_bytes()
+    assert site.statuses() == [BROKEN, 206]
     assert took < 4, f"a 1 s read timeout should end the stalled try quickly, took {took:.1f}s"
 
 
-def test_redirect_to_another_host_drops_the_token(tile_server, tmp_path):
-    with TileServer(tile_server.root) as mirror:  # no login on the mirror
-        tile_server.redirect_base = f"http://localhost:{mirror.server_address[1]}"
-        t = tile(tile_server)
-        tile_server.add_faults("75N060W", "redirect")
-        download(make_session(token=TOKEN), t["url"], tmp_path / t["name"], t["size"], backoff=0)
+def test_redirect_to_another_host_drops_the_token(site, tmp_path):
+    with StandinServer(site.server.root) as mirror:  # a plain file server, no login
+        site.server.redirect_base = f"http://{OTHER_HOST}:{mirror.port}"
+        site.server.add_faults(site.file, "redirect")
+        site.fetch(tmp_path)
         assert mirror.auth_headers == [None], "the bearer token followed the redirect"
-        assert any(p.endswith(t["name"]) for _, p, _ in mirror.requests)
-    assert tile_server.auth_headers == [f"Bearer {TOKEN}"]
-    assert (tmp_path / t["name"]).stat().st_size == t["size"]
+        assert [s for _, p, s in mirror.requests if p.endswith(site.file)] == [200]
+    assert site.server.auth_headers == [f"Bearer {site.token}"]
+    assert site.statuses() == [302]
+    assert (tmp_path / site.file).read_bytes() == site.real.read_bytes()
 
 
-def test_listing_errors_name_the_url_not_the_token(tile_server):
-    from sezlights.discover import list_directory
+def test_listing_errors_name_the_url_not_the_token(site):
+    token = site.token
+    make_session(site.session, retries=0)  # fail at once (the default retries take 30 s)
+    site.server.stop()  # nothing listens on its port any more
+    with pytest.raises(UserError) as exc:
+        site.src.list_month(site.session, "2019-02", [site.entry["tile"]])
+    text = str(exc.value)
+    url = site.server.url
+    assert text.startswith(f"could not list {url}/") and "(connection refused)" in text
+    key = "source.base_url" if site.name == "eog" else "blackmarble.base_url"
+    assert f"check {key} and the network" in text
+    assert token not in text
 
-    tile_server.stop()
-    s = make_session(token=TOKEN, retries=1, backoff=0)
-    try:
-        list_directory(s, f"{tile_server.url}/{SERVER_PATH}/2019/")
-    except Exception as exc:  # noqa: BLE001 - the message is what is checked
-        assert "could not list" in str(exc) and TOKEN not in str(exc)
-    else:
-        raise AssertionError("listing a stopped server did not fail")
+
+# ---------------------------------------------------------------- Black Marble listings
+
+
+@pytest.fixture
+def bm(request):
+    return make_site(request, "blackmarble")
+
+
+def test_a_listing_with_a_refused_token_is_a_login_error_not_a_missing_month(bm):
+    """LAADS answers any request with a wrong token by its Earthdata login redirect."""
+    session = bm.static_session("expired-or-wrong-token")
+    with pytest.raises(LoginError, match="LAADS refused EARTHDATA_TOKEN") as exc:
+        bm.src.list_month(session, "2019-01", [bm.entry["tile"]])
+    assert "not published" not in str(exc.value) and "expired-or-wrong-token" not in str(exc.value)
+    assert [s for _, p, s in bm.server.requests if p.endswith("/001.csv")] == [302]
+
+
+def test_an_unpublished_month_names_its_url_and_absent_tiles_are_a_warning(bm, caplog):
+    url = f"{bm.server.url}/archive/allData/5200/VNP46A3/2019/121/"
+    with pytest.raises(MissingFileError, match=f"2019-05: VNP46A3 .* is not published at {url}"):
+        bm.src.list_month(bm.session, "2019-05", [bm.entry["tile"]])
+    # h28v07 is all ocean: LAADS has no file for it; its pixels count as not observed
+    m = bm.src.list_month(bm.session, "2019-01", [bm.entry["tile"], "h28v07"])
+    assert [f["tile"] for f in m["files"]] == [bm.entry["tile"]]
+    assert m["tiles_absent"] == ["h28v07"]
+    assert "tile(s) h28v07 are not published" in caplog.text

@@ -1,28 +1,29 @@
+"""The lattice maths (sezlights.grid) and each source's grid facts."""
+
+import numpy as np
 import pytest
+from affine import Affine
 
-from sezlights import grid
+from sezlights.errors import UserError
+from sezlights.sources import blackmarble, eog
 
-
-def test_real_tile_shapes_and_origin():
-    p = grid.REAL_PIXEL_DEG
-    assert grid.tile_shape("75N180W", p) == (18000, 28800)
-    assert grid.tile_shape("00N060E", p) == (15600, 28800)
-    t = grid.tile_transform("75N180W", p)
-    # EOG tiles start half a pixel north-west of the nominal corner
-    assert t.c == pytest.approx(-180.00208333333)
-    assert t.f == pytest.approx(75.00208333333)
-    s = grid.tile_transform("00N060W", p)
-    assert s.c == pytest.approx(-60.00208333333)
-    assert s.f == pytest.approx(0.00208333333)
+P = 1 / 240  # 15 arc-seconds
 
 
-def test_tiles_share_one_lattice():
-    p = 1 / 6
-    x0, y0 = grid.global_origin(p)
-    for tid in grid.TILE_IDS:
-        t = grid.tile_transform(tid, p)
-        assert ((t.c - x0) / p) == pytest.approx(round((t.c - x0) / p))
-        assert ((y0 - t.f) / p) == pytest.approx(round((y0 - t.f) / p))
+def test_eog_tiles_start_half_a_pixel_off_their_nominal_corner():
+    ts = eog.tileset(P)
+    assert ts.shape("75N180W") == (18000, 28800) and ts.shape("00N060E") == (15600, 28800)
+    t = ts.transform("75N180W")
+    assert t.c == pytest.approx(-180.00208333333) and t.f == pytest.approx(75.00208333333)
+    s = ts.transform("00N060W")
+    assert s.c == pytest.approx(-60.00208333333) and s.f == pytest.approx(0.00208333333)
+
+
+def test_blackmarble_tiles_have_edges_on_whole_degrees():
+    ts = blackmarble.tileset(P)
+    assert len(ts.ids) == 36 * 18 and ts.shape("h08v07") == (2400, 2400)
+    t = ts.transform("h08v07")  # StructMetadata: UpperLeftPointMtrs=(-100000000.0,20000000.0)
+    assert (t.c, t.f) == pytest.approx((-100.0, 20.0))
 
 
 @pytest.mark.parametrize(
@@ -35,20 +36,34 @@ def test_tiles_share_one_lattice():
         ((-92.4, 14.7, -92.3, 14.8), ["75N180W"]),
     ],
 )
-def test_tiles_for_bounds(bounds, expected):
-    assert grid.tiles_for_bounds(bounds, grid.REAL_PIXEL_DEG) == expected
+def test_tiles_near_a_box(bounds, expected):
+    ts = eog.tileset(P)
+    assert ts.tiles_for_window(ts.lattice.window_for_bounds(bounds, pad=1)) == expected
 
 
-def test_pixel_across_the_border_pulls_both_tiles():
-    # 59.999E lies in the pixel centred on 60E, which belongs to 75N060E only
-    # (tiles are shifted half a pixel west); the one-pixel margin also keeps 75N060W.
-    p = grid.REAL_PIXEL_DEG
-    assert grid.tiles_for_bounds((59.999, 10.0, 59.9995, 10.001), p) == ["75N060W", "75N060E"]
+def test_tile_numbers_are_vectorised():
+    ts = blackmarble.tileset(P)
+    rows, cols = np.array([0, 7 * 2400 + 5]), np.array([0, 8 * 2400 + 1])
+    assert [ts.ids[k] for k in ts.tile_numbers(rows, cols)] == ["h00v00", "h08v07"]
 
 
-def test_window_clipped_to_coverage():
-    p = 1 / 6
-    r0, c0, h, w = grid.window_for_bounds((-10, 70, 10, 80), p)
-    assert r0 == 0 and h > 0
+def test_window_clipped_to_the_lattice_even_when_outside():
+    lat = eog.lattice(1 / 6)
+    w = lat.window_for_bounds((-10, 70, 10, 80))
+    assert w.row_off == 0 and w.height > 0
     # wholly north of the coverage: the top strip of one row, not an error
-    assert grid.window_for_bounds((0, 76, 1, 80), p, pad=0)[::2] == (0, 1)
+    w = lat.window_for_bounds((0, 76, 1, 80))
+    assert (w.row_off, w.height) == (0, 1)
+
+
+def test_one_tolerance_decides_what_is_on_the_lattice():
+    lat = eog.lattice(1 / 6)
+    ts = eog.tileset(1 / 6)
+    t, shape = ts.transform("00N060W"), ts.shape("00N060W")
+    assert lat.offset_of(t, shape, "x") == ts.window("00N060W")
+    nudged = Affine(t.a, 0, t.c + 0.0005 / 6, 0, t.e, t.f)  # 0.0005 pixel off: fine
+    assert lat.offset_of(nudged, shape, "x") == ts.window("00N060W")
+    with pytest.raises(UserError, match="not on the configured"):
+        lat.offset_of(Affine(t.a, 0, t.c + 0.01 / 6, 0, t.e, t.f), shape, "x")  # 0.01 pixel
+    with pytest.raises(UserError, match="not on the configured"):
+        lat.offset_of(Affine(t.a * 1.001, 0, t.c, 0, t.e, t.f), shape, "x")  # pixel size

@@ -25,8 +25,26 @@ def test_month_range_inclusive_across_years():
 def test_month_range_errors():
     with pytest.raises(ConfigError, match="after end"):
         month_range("2019-05", "2019-04")
-    with pytest.raises(ConfigError, match="2012-04"):
-        month_range("2012-03", "2012-06")
+    with pytest.raises(ConfigError, match="before 2012-01"):
+        month_range("2011-12", "2012-06")
+
+
+@pytest.mark.parametrize(
+    "sources, start, first",
+    [("eog", "2012-03", "2012-04"), ("blackmarble", "2011-12", "2012-01")],
+)
+def test_each_source_checks_its_first_month(sources, start, first):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from helpers import make_config
+
+    from sezlights import config
+
+    cfg = make_config(source={"name": sources}, months={"start": start, "end": "2012-06"})
+    with pytest.raises(ConfigError, match=f"before {first}"):
+        config.months(cfg)
 
 
 def test_month_bounds_leap_year():

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PASSWORD, TOKEN, files_containing, snakemake, workflow_dir
+from helpers import CLIENT_SECRET, PASSWORD, files_containing, full_log, snakemake, workflow_dir
 from s3server import S3Server
 
 pytestmark = pytest.mark.workflow
@@ -29,43 +29,47 @@ def s3_server(tmp_path_factory):
     srv.stop()
 
 
-def test_demo_on_s3_matches_local_run_and_reruns_nothing(tile_server, s3_server, tmp_path):
+def test_demo_on_s3_matches_local_run_and_reruns_nothing(eog_server, s3_server, tmp_path):
+    tile_server = eog_server
     s3 = s3_server
     s3.client.create_bucket(Bucket=BUCKET)
     args = s3.storage_args(BUCKET, PREFIX)
 
     # the reference: the same demo, on the local disk
-    ref = workflow_dir(tmp_path / "local", tile_server)
+    ref = workflow_dir(tmp_path / "local", tile_server, mosaic={"keep": True})
     snakemake(ref)
     local_gets = len(tile_server.file_gets())
 
-    work = workflow_dir(tmp_path / "s3", tile_server)
+    work = workflow_dir(tmp_path / "s3", tile_server, mosaic={"keep": True})
     p = snakemake(work, *args)
-    assert "Storing in storage: s3://" in p.stderr
+    assert "Storing in storage: s3://" in full_log(work)
     objects = s3.objects(BUCKET, PREFIX)
     expected = [
         "results/zonal_stats.csv",
         "results/zones_summary.json",
-        "results/report/tiles.csv",
+        "results/report/files.csv",
         "results/report/run_summary.html",
         "results/report/zones_shown.csv",
+        "results/report/zonal_stats.html",
         "results/report/overview.png",
         "resources/zones.gpkg",
-        "resources/zone_index.npz",
-        *[f"results/stats/{m}.csv" for m in MONTHS],
-        *[f"results/manifests/{m}.json" for m in MONTHS],
-        *[f"resources/mosaic/{m}/{b}.tif" for m in MONTHS for b in ("avg_rade9h", "cf_cvg")],
-        *[f"results/report/{d}/{z}.png" for d in ("maps", "timeseries") for z in ("KE-ATHI-EPZ",)],
+        "resources/index/eog.npz",
+        "resources/index/eog.json",
+        *[f"results/stats/eog/{m}.csv" for m in MONTHS],
+        *[f"results/manifests/eog/{m}.json" for m in MONTHS],
+        *[f"resources/mosaic/eog/{m}/{b}.tif" for m in MONTHS for b in ("radiance", "coverage")],
     ]
     assert [k for k in expected if k not in objects] == []
-    tiles = [k for k in objects if k.startswith("resources/tiles/") and k.endswith(".tgz")]
+    for d in ("results/report/maps/eog/", "results/report/timeseries/"):
+        assert sum(k.startswith(d) and k.endswith(".png") for k in objects) == 6, d
+    tiles = [k for k in objects if k.startswith("resources/files/eog/") and k.endswith(".tgz")]
     assert len(tiles) == 4 * len(MONTHS)
     # results live in the bucket only: no copies are left in the working directory
     assert not (work / "results").exists()
     assert not list((work / ".snakemake/storage").rglob("*.csv"))
 
     # the bucket's table and monthly tables are the local run's, byte for byte
-    for rel in ["results/zonal_stats.csv", *[f"results/stats/{m}.csv" for m in MONTHS]]:
+    for rel in ["results/zonal_stats.csv", *[f"results/stats/eog/{m}.csv" for m in MONTHS]]:
         assert s3.read(BUCKET, f"{PREFIX}/{rel}") == (ref / rel).read_bytes(), rel
 
     # a second identical run finds everything in the bucket and does nothing
@@ -73,7 +77,7 @@ def test_demo_on_s3_matches_local_run_and_reruns_nothing(tile_server, s3_server,
     assert len(gets) == 2 * local_gets
     p = snakemake(work, *args)
     assert "Nothing to be done" in p.stdout + p.stderr
-    assert "Storing in storage" not in p.stderr
+    assert "Storing in storage" not in full_log(work)
     assert tile_server.file_gets() == gets
     assert s3.objects(BUCKET, PREFIX) == objects
 
@@ -82,13 +86,13 @@ def test_demo_on_s3_matches_local_run_and_reruns_nothing(tile_server, s3_server,
     old = next(d.glob("*75N060W*"))
     old.rename(d / old.name.replace("c201903051200", "c201903221000"))
     p = snakemake(work, *args)
-    assert "republished 75N060W 201903051200 -> 201903221000" in p.stderr
+    assert "republished 75N060W 201903051200 -> 201903221000" in p.stdout + p.stderr
     after = s3.objects(BUCKET, PREFIX)
     changed = {k for k in after if after[k] != objects.get(k)}
     results = sorted(k for k in changed if k.startswith("results/") and "/report/" not in k)
     assert results == [
-        "results/manifests/2019-02.json",
-        "results/stats/2019-02.csv",
+        "results/manifests/eog/2019-02.json",
+        "results/stats/eog/2019-02.csv",
         "results/zonal_stats.csv",
     ]
     new = tile_server.file_gets()[len(gets) :]
@@ -107,27 +111,28 @@ def test_demo_on_s3_matches_local_run_and_reruns_nothing(tile_server, s3_server,
     html = (work / "report.html").read_text()
     assert "zonal_stats.csv" in html and "KE-ATHI-EPZ" in html
 
-    # neither the EOG token nor the password reaches the bucket (or the working copy)
+    # neither the password nor the client secret reaches the bucket (or the working copy)
     leaked = [
         k
         for k in s3.objects(BUCKET, PREFIX)
-        if any(s.encode() in s3.read(BUCKET, f"{PREFIX}/{k}") for s in (TOKEN, PASSWORD))
+        if any(s.encode() in s3.read(BUCKET, f"{PREFIX}/{k}") for s in (CLIENT_SECRET, PASSWORD))
     ]
     assert leaked == []
-    assert files_containing(work, TOKEN, PASSWORD) == []
+    assert files_containing(work, CLIENT_SECRET, PASSWORD) == []
 
 
-def test_temporary_tiles_and_mosaics_leave_the_bucket(tile_server, s3_server, tmp_path):
+def test_temporary_tiles_and_mosaics_leave_the_bucket(eog_server, s3_server, tmp_path):
+    tile_server = eog_server
     """download.keep and mosaic.keep false: temp() outputs are deleted from storage."""
     s3 = s3_server
     s3.client.create_bucket(Bucket="sez-temp")
     args = s3.storage_args("sez-temp", PREFIX)
     work = workflow_dir(tmp_path, tile_server, download={"keep": False}, mosaic={"keep": False})
     p = snakemake(work, *args)
-    assert "Removing temporary output s3://sez-temp/run1/resources/tiles/" in p.stderr
+    assert "Removing temporary output s3://sez-temp/run1/resources/files/" in full_log(work)
     keys = s3.objects("sez-temp", PREFIX)
     assert "results/zonal_stats.csv" in keys
-    assert [k for k in keys if k.startswith(("resources/tiles/", "resources/mosaic/"))] == []
+    assert [k for k in keys if k.startswith(("resources/files/", "resources/mosaic/"))] == []
     assert not list((work / ".snakemake/storage").rglob("*.tgz"))
     p = snakemake(work, *args)
     assert "Nothing to be done" in p.stdout + p.stderr

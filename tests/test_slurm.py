@@ -18,12 +18,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import (
+from helpers import (
+    CLIENT_SECRET,
     PASSWORD,
     REPO,
-    TOKEN,
+    USER,
     edit_config,
     files_containing,
+    full_log,
     set_months,
     snakemake,
     workflow_dir,
@@ -35,12 +37,12 @@ ACCOUNT = os.environ.get("SLURM_UP_ACCOUNT", "sezlights")
 PARTITION = os.environ.get("SLURM_UP_PARTITION", "batch")
 TIMING = REPO / "tests/artifacts/slurm-timing.json"
 # The jobs the demo submits: everything but the localrules (prepare_zones,
-# discover_month_tiles, combine_zone_stats, summarize_run_provenance).
+# list_month_files, combine_zone_stats and the report's tables).
 EXPECTED_JOBS = {
-    "download_tile": 12,  # 4 of the 6 tiles x 3 months
+    "download_file": 12,  # 4 of the 6 tiles x 3 months
     "index_zone_pixels": 1,
     "compute_zone_stats": 3,
-    "mosaic_month": 3,  # the demo config keeps every month's mosaic
+    "mosaic_month": 3,  # this test keeps every month's mosaic
     "plot_zone_timeseries": 1,
     "map_zones_latest_month": 1,
 }
@@ -115,14 +117,15 @@ def _rules(jobs: list[dict]) -> dict[str, int]:
 
 
 def _outputs(work: Path) -> dict[str, bytes]:
-    paths = [work / "results/zonal_stats.csv", *sorted((work / "results/stats").glob("*.csv"))]
+    paths = [work / "results/zonal_stats.csv", *sorted((work / "results/stats").rglob("*.csv"))]
     return {str(p.relative_to(work)): p.read_bytes() for p in paths}
 
 
-def test_slurm_run_matches_local_run(slurm_cluster, tile_server, tmp_path):
+def test_slurm_run_matches_local_run(slurm_cluster, eog_server, tmp_path):
+    tile_server = eog_server
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 5))
 
-    local = workflow_dir(tmp_path / "local", tile_server)
+    local = workflow_dir(tmp_path / "local", tile_server, mosaic={"keep": True})
     t0 = time.monotonic()
     snakemake(local)
     local_s = time.monotonic() - t0
@@ -130,7 +133,7 @@ def test_slurm_run_matches_local_run(slurm_cluster, tile_server, tmp_path):
     # Partition and account reach the profile the way a user gives them: SBATCH_*.
     # Status checks every second instead of the plugin's 40 s (a real cluster's
     # accounting would not thank us for that; a demo's jobs last seconds).
-    work = workflow_dir(tmp_path / "slurm", tile_server)
+    work = workflow_dir(tmp_path / "slurm", tile_server, mosaic={"keep": True})
     t0 = time.monotonic()
     fast_checks = (
         "--seconds-between-status-checks", "1",
@@ -144,7 +147,6 @@ def test_slurm_run_matches_local_run(slurm_cluster, tile_server, tmp_path):
     }
     p = snakemake(work, *fast_checks, "--slurm-keep-successful-logs", **on_slurm)
     slurm_s = time.monotonic() - t0
-    out = p.stdout + p.stderr
 
     # the same numbers, byte for byte
     ref, got = _outputs(local), _outputs(work)
@@ -161,8 +163,9 @@ def test_slurm_run_matches_local_run(slurm_cluster, tile_server, tmp_path):
         assert (j["State"], j["ExitCode"]) == ("COMPLETED", "0:0"), j
         assert (j["Account"], j["Partition"]) == (ACCOUNT, PARTITION), j
         # credentials travel in the job environment, never on a command line
-        assert PASSWORD not in j["SubmitLine"] and "alice" not in j["SubmitLine"]
-    assert "has been submitted with SLURM jobid" in out
+        assert PASSWORD not in j["SubmitLine"] and USER not in j["SubmitLine"]
+        assert CLIENT_SECRET not in j["SubmitLine"]
+    assert "has been submitted with SLURM jobid" in full_log(work)
     logdir = work / ".snakemake/slurm_logs"  # rule_{name}/[{wildcards}/]{jobid}.log
     logs = [p.relative_to(logdir).parts[0] for p in logdir.rglob("*.log")]
     assert sorted(logs) == sorted(f"rule_{r}" for r, k in EXPECTED_JOBS.items() for _ in range(k))
@@ -193,7 +196,7 @@ def test_slurm_run_matches_local_run(slurm_cluster, tile_server, tmp_path):
     p = snakemake(work, **on_slurm)
     assert "Nothing to be done" in p.stdout + p.stderr
 
-    assert files_containing(work, PASSWORD, TOKEN) == []
+    assert files_containing(work, PASSWORD, CLIENT_SECRET) == []
 
     timing = {
         "what": "demo pipeline (3 months x 4 tiles, config/demo.yaml), clean run, wall time",

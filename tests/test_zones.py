@@ -83,7 +83,7 @@ def test_missing_file(tmp_path):
 
 
 def test_demo_zones_are_valid():
-    from conftest import REPO
+    from helpers import REPO
 
     out = load_zones(REPO / "config/zones/demo_zones.geojson", "zone_id")
     assert len(out) == 6
@@ -111,3 +111,45 @@ def test_missing_crs(tmp_path):
     gpd.GeoDataFrame({"sez_id": ["a"]}, geometry=[box(0, 0, 1, 1)]).to_file(shp)
     with pytest.raises(ZonesError, match="no coordinate reference system"):
         load_zones(shp, "sez_id")
+
+
+def test_ids_are_kept_exactly_as_written(tmp_path, caplog):
+    ids = ["SEZ/North", "SEZ North", "Zürich-Ω", " padded ", "NA", "007"]
+    geoms = [box(i, 0, i + 1, 1) for i in range(len(ids))]
+    path = tmp_path / "z.gpkg"
+    zones(ids, geoms).to_file(path)
+    out = load_zones(path, "sez_id")
+    assert list(out.zone_id) == ids
+    assert "' padded '" in caplog.text  # kept, and said so in the log
+
+
+def test_several_layers_need_zones_layer(tmp_path):
+    path = tmp_path / "multi.gpkg"
+    zones(["a"], [box(0, 0, 1, 1)]).to_file(path, layer="sez")
+    zones(["b", "c"], [box(1, 1, 2, 2), box(2, 2, 3, 3)]).to_file(path, layer="new_zones")
+    with pytest.raises(ZonesError, match=r"holds 2 layers \(sez, new_zones\); set zones.layer"):
+        load_zones(path, "sez_id")
+    assert list(load_zones(path, "sez_id", layer="new_zones").zone_id) == ["b", "c"]
+    with pytest.raises(ZonesError, match="has no layer 'nope'.*sez, new_zones"):
+        load_zones(path, "sez_id", layer="nope")
+
+
+def test_fingerprint_covers_every_file_of_a_shapefile(tmp_path):
+    from sezlights.zones import dataset_files, fingerprint
+
+    shp = tmp_path / "z.shp"
+    zones(["a", "b"], [box(0, 0, 1, 1), box(1, 1, 2, 2)]).to_file(shp)
+    names = sorted(p.suffix for p in dataset_files(shp))
+    assert {".shp", ".shx", ".dbf", ".prj"} <= set(names)
+    before = fingerprint(shp)
+    dbf = shp.with_suffix(".dbf")
+    data = dbf.read_bytes()
+    dbf.write_bytes(data.replace(b"b", b"c", 1) if b"b" in data else data + b" ")
+    assert fingerprint(shp) != before  # only the attribute table changed
+
+
+def test_missing_file_message_says_what_to_check(tmp_path):
+    from sezlights.zones import fingerprint
+
+    with pytest.raises(ZonesError, match="does not exist; check zones.path"):
+        fingerprint(tmp_path / "gone.gpkg")

@@ -1,31 +1,29 @@
-"""Read EOG tile archives (``.tgz`` of ``avg_rade9h.tif`` + ``cf_cvg.tif``) safely.
+"""Read ``.tgz`` archives safely, as one stream, member by member.
 
-Archives are read as a stream (gzip, then ``tarfile`` mode ``r|``; the gzip reader
-checks the CRC and length that tarfile's own gz reader ignores), so a member is
-used while it is decompressed and nothing else of the archive touches the disk.
-Decompression uses ISA-L (``isal.igzip``, 2-3x zlib's speed) where it is installed,
-else the standard library's ``gzip``. Only
-regular-file members with plain relative names are accepted: absolute paths,
-``..`` and links are refused, and nothing is written outside the target folder.
+An archive is read once, front to back: gzip (ISA-L's ``igzip`` where installed,
+2-3x zlib's speed; it checks the CRC and length that ``tarfile``'s own gz reader
+ignores), then the tar headers. :func:`members` yields each regular file while it
+is being decompressed, so a member is used without anything of the archive
+touching the disk; what the caller does not read is skipped. Only regular files
+and folders with plain relative names are accepted: absolute paths, ``..`` and
+links are refused. Any stream error, also one met while the caller reads a
+member, becomes one :class:`~sezlights.errors.CorruptFileError`.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import re
-import shutil
 import tarfile
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .atomic import atomic_path
-from .errors import CorruptArchiveError
+from .errors import CorruptFileError
 
-KINDS = ("avg_rade9h", "cf_cvg")
-_KIND_RE = {k: re.compile(rf"(^|[._/]){k}\.tif$") for k in KINDS}
-_STREAM_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)  # BadGzipFile is an OSError
 CHUNK = 1 << 22
+_STREAM_ERRORS: tuple[type[BaseException], ...] = (tarfile.TarError, EOFError, zlib.error, OSError)
 
 try:  # ISA-L: the same gzip format, decompressed 2-3x faster
     from isal import igzip as _gzip
@@ -41,108 +39,56 @@ def open_gzip(path: str | Path):
     return _gzip.open(path, "rb")
 
 
-def member_kind(name: str) -> str | None:
-    for kind, rx in _KIND_RE.items():
-        if rx.search(name):
-            return kind
-    return None
+@dataclass
+class Member:
+    """One regular file of an archive: its name, size, and a reader over its bytes."""
+
+    name: str
+    size: int
+    file: io.RawIOBase
 
 
-def check_member(archive: Path, member: tarfile.TarInfo) -> None:
-    p = PurePosixPath(member.name)
-    if p.is_absolute() or ".." in p.parts:
-        raise CorruptArchiveError(
-            f"{archive.name}: member {member.name!r} points outside the archive folder; "
-            "refusing it. Delete the file and download it again; report it if it persists."
-        )
-    if not (member.isfile() or member.isdir()):
-        raise CorruptArchiveError(
-            f"{archive.name}: member {member.name!r} is a link or special file; refusing it. "
-            "Delete the file and download it again; report it if it persists."
-        )
-
-
-def _drain(f, scratch: bytearray | None = None) -> None:
-    """Read ``f`` to its end into ``scratch``, keeping nothing.
-
-    At the end of a gzip stream this checks its CRC and length.
-    """
-    view = memoryview(scratch if scratch is not None else bytearray(CHUNK))
-    while f.readinto(view):
-        pass
-
-
-def _corrupt(archive: Path, exc: Exception) -> CorruptArchiveError:
-    return CorruptArchiveError(
+def corrupt(archive: Path, exc: BaseException) -> CorruptFileError:
+    return CorruptFileError(
         f"{archive.name} is corrupt ({type(exc).__name__}: {exc}); delete it and run again "
         "to download it anew."
     )
 
 
-def verify(archive: str | Path) -> dict[str, int]:
-    """Decompress the whole archive, check every member; return {kind: size}."""
-    archive = Path(archive)
-    found: dict[str, int] = {}
-    scratch = bytearray(CHUNK)
-
-    def read(kind, f, size):
-        _drain(f, scratch)
-        found[kind] = size
-
-    each_member(archive, KINDS, read)
-    return found
-
-
-def extract(archive: str | Path, dest_dir: str | Path, kinds=KINDS) -> dict[str, Path]:
-    """Stream the wanted members to ``dest_dir/{kind}.tif``; return their paths."""
-    archive, dest_dir = Path(archive), Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    out: dict[str, Path] = {}
-
-    def write(kind, f, size):
-        dest = dest_dir / f"{kind}.tif"
-        with atomic_path(dest) as tmp, open(tmp, "wb") as fo:
-            shutil.copyfileobj(f, fo, CHUNK)
-        out[kind] = dest
-
-    each_member(archive, kinds, write)
-    return out
-
-
-def each_member(archive: str | Path, kinds, fn, require: bool = True) -> list[str]:
-    """Call ``fn(kind, fileobj, size)`` for each wanted member, in archive order.
-
-    The archive is read once, as a stream; every member is checked, the gzip CRC
-    and length are checked at the end, and any stream error (also one raised while
-    ``fn`` reads) becomes one :class:`CorruptArchiveError`. Returns the kinds seen;
-    with ``require``, a missing kind is an error too.
+def members(archive: str | Path) -> Iterator[Member]:
+    """Yield every regular file of ``archive`` in order; the stream is checked to its end.
 
     Plain ustar headers (what EOG's archives hold) are parsed with
-    ``tarfile.TarInfo.frombuf`` and member data is read straight from the gzip
-    stream, one copy fewer than ``tarfile``'s stream mode; an archive with pax or
-    GNU extension headers is read again with ``tarfile`` itself, which knows them.
+    ``tarfile.TarInfo.frombuf`` and member bytes are read straight from the gzip
+    stream, one copy fewer than ``tarfile``'s stream mode. From the first pax or
+    GNU extension header on, ``tarfile`` itself reads the rest of the stream.
     """
     archive = Path(archive)
     try:
-        try:
-            seen = _each_member_plain(archive, kinds, fn)
-        except _NotPlain:
-            seen = _each_member_tarfile(archive, kinds, fn)
-    except CorruptArchiveError:
+        yield from _members(archive)
+    except CorruptFileError:
         raise
     except _STREAM_ERRORS as exc:
-        raise _corrupt(archive, exc) from None
-    missing = [k for k in kinds if k not in seen]
-    if require and missing:
-        raise CorruptArchiveError(
-            f"{archive.name} holds no {' or '.join(k + '.tif' for k in missing)}; "
-            "delete it and run again to download it anew."
+        raise corrupt(archive, exc) from None
+
+
+def verify(archive: str | Path) -> dict[str, int]:
+    """Decompress the whole archive, checking every member; return {name: size}."""
+    return {m.name: m.size for m in members(archive)}
+
+
+def check_member(archive: Path, info: tarfile.TarInfo) -> None:
+    p = PurePosixPath(info.name)
+    if p.is_absolute() or ".." in p.parts:
+        raise CorruptFileError(
+            f"{archive.name}: member {info.name!r} points outside the archive folder; "
+            "refusing it. Delete the file and download it again; report it if it persists."
         )
-    return seen
-
-
-class _NotPlain(Exception):
-    pass
+    if not (info.isfile() or info.isdir()):
+        raise CorruptFileError(
+            f"{archive.name}: member {info.name!r} is a link or special file; refusing it. "
+            "Delete the file and download it again; report it if it persists."
+        )
 
 
 _EXTENDED = {
@@ -158,8 +104,8 @@ _EXTENDED = {
 class _MemberReader(io.RawIOBase):
     """The ``size`` bytes of one member, read from the decompressed stream."""
 
-    def __init__(self, gz, size: int):
-        self._gz, self.left = gz, size
+    def __init__(self, stream, size: int, archive: Path):
+        self._stream, self.left, self._archive = stream, size, archive
 
     def readable(self) -> bool:
         return True
@@ -168,9 +114,12 @@ class _MemberReader(io.RawIOBase):
         if self.left <= 0:
             return 0
         view = memoryview(b).cast("B")[: min(len(b), self.left)]
-        n = self._gz.readinto(view)
+        try:
+            n = self._stream.readinto(view)
+        except _STREAM_ERRORS as exc:
+            raise corrupt(self._archive, exc) from None
         if not n:
-            raise EOFError("the archive ends inside a member")
+            raise corrupt(self._archive, EOFError("the archive ends inside a member"))
         self.left -= n
         return n
 
@@ -183,10 +132,36 @@ class _MemberReader(io.RawIOBase):
             got += self.readinto(view[got:])
         return bytes(buf)
 
+    def drain(self, scratch: memoryview) -> None:
+        while self.readinto(scratch):
+            pass
 
-def _each_member_plain(archive: Path, kinds, fn) -> list[str]:
-    seen: list[str] = []
-    scratch = bytearray(CHUNK)
+
+def _drain(f, scratch: memoryview) -> None:
+    while f.readinto(scratch):
+        pass
+
+
+class _Prepend(io.RawIOBase):
+    """``head`` followed by the rest of ``stream``: hands a header already read back to tarfile."""
+
+    def __init__(self, head: bytes, stream):
+        self._head, self._stream = memoryview(head), stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        return self._stream.readinto(b)
+
+
+def _members(archive: Path) -> Iterator[Member]:
+    scratch = memoryview(bytearray(CHUNK))
     with open_gzip(archive) as gz:
         while True:
             block = gz.read(512)
@@ -196,31 +171,24 @@ def _each_member_plain(archive: Path, kinds, fn) -> list[str]:
                 break
             info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
             if info.type in _EXTENDED:
-                raise _NotPlain
+                rest = io.BufferedReader(_Prepend(block, gz), buffer_size=1 << 20)
+                yield from _members_tarfile(archive, rest, scratch)
+                break
             check_member(archive, info)
-            kind = member_kind(info.name) if info.isfile() else None
-            member = _MemberReader(gz, info.size)
-            if kind in kinds:
-                fn(kind, member, info.size)
-                seen.append(kind)
-            _drain(member, scratch)
-            _drain(_MemberReader(gz, -info.size % 512), scratch)
-        _drain(gz, scratch)
-    return seen
+            reader = _MemberReader(gz, info.size, archive)
+            if info.isfile():
+                yield Member(info.name, info.size, reader)
+            reader.drain(scratch)
+            _MemberReader(gz, -info.size % 512, archive).drain(scratch)
+        _drain(gz, scratch)  # the rest, up to the gzip trailer: checks CRC and length
 
 
-def _each_member_tarfile(archive: Path, kinds, fn) -> list[str]:
-    seen: list[str] = []
-    with (
-        open_gzip(archive) as gz,
-        tarfile.open(fileobj=gz, mode="r|", bufsize=1 << 20) as tar,
-    ):
-        for member in tar:
-            check_member(archive, member)
-            kind = member_kind(member.name) if member.isfile() else None
-            if kind not in kinds:
-                continue
-            fn(kind, tar.extractfile(member), member.size)
-            seen.append(kind)
-        _drain(gz)
-    return seen
+def _members_tarfile(archive: Path, stream, scratch: memoryview) -> Iterator[Member]:
+    with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tar:
+        for info in tar:
+            check_member(archive, info)
+            if info.isfile():
+                reader = _MemberReader(tar.extractfile(info), info.size, archive)
+                yield Member(info.name, info.size, reader)
+                reader.drain(scratch)
+    _drain(stream, scratch)

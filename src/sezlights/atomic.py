@@ -25,7 +25,8 @@ def atomic_path(dest: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix + ".tmp", dir=dest.parent)
+    # ".tmp" before the suffix, so that GDAL still knows the format from the extension
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp" + suffix, dir=dest.parent)
     os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     os.close(fd)
     tmp_path = Path(tmp)

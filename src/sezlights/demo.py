@@ -1,10 +1,12 @@
-"""Run the demo end to end: synthetic tiles, a local tile server, the real workflow.
+"""Run the demo end to end: synthetic files, local stand-ins of EOG and LAADS, the real workflow.
 
-``python -m sezlights.demo`` (what ``make demo`` runs) writes synthetic tiles for
-2019-01..2019-04 in the real EOG layout under ``demo-data/``, serves them on
-127.0.0.1:8765 behind a login, runs ``snakemake --profile profiles/laptop
---configfile config/demo.yaml`` and stops the server again. Extra arguments are
-passed to snakemake (e.g. ``--config months='{start: 2019-01, end: 2019-04}'``).
+``python -m sezlights.demo`` (what ``make demo`` runs) writes synthetic files for
+2019-01..2019-04 in the real layouts under ``demo-data/`` (EOG's monthly tiles and
+NASA's Black Marble VNP46A3 tiles), serves them on 127.0.0.1 (EOG on 8765, behind
+its Keycloak login with 5-minute tokens; LAADS on 8766, behind an Earthdata token),
+runs ``snakemake --profile profiles/laptop --configfile config/demo.yaml`` (both
+sources into one table), builds the report, and stops the servers. Extra arguments
+go to snakemake (e.g. ``--config months='{start: 2019-01, end: 2019-04}'``).
 """
 
 from __future__ import annotations
@@ -18,71 +20,73 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from . import synthetic
-from .devserver import TileServer
+from .standin import blackmarble_tiles, eog_tiles
+from .standin.eog import EOGServer
+from .standin.laads import LAADSServer
 
 SERVER_MONTHS = ("2019-01", "2019-04")
-DEMO_USER, DEMO_PASSWORD, DEMO_TOKEN = "demo", "demo-password", "demo-token-not-a-secret"
+# the stand-ins' demo account: not secrets, and never written to a file by the run
+DEMO = {
+    "EOG_USERNAME": "demo",
+    "EOG_PASSWORD": "demo-password",
+    "EOG_CLIENT_ID": "demo-scripts",
+    "EOG_CLIENT_SECRET": "demo-client-secret",
+    "EARTHDATA_TOKEN": "demo-earthdata-token",
+}
+BM_TILES = ["h21v08", "h21v09", "h24v06", "h20v12", "h08v07", "h22v08", "h23v06", "h24v07"]
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     repo = Path.cwd()
     cfg = yaml.safe_load((repo / "config/demo.yaml").read_text())
-    base = urlsplit(cfg["source"]["base_url"])
-    pixel_arcsec = cfg["source"]["pixel_arcsec"]
-    root = repo / "demo-data" / "server"
-    tree = root / base.path.strip("/")
+    eog_url = urlsplit(cfg["source"]["base_url"])
+    laads_url = urlsplit(cfg["blackmarble"]["base_url"])
+    data = repo / "demo-data"
     t0 = time.time()
-    paths = synthetic.make_tree(tree, *SERVER_MONTHS, pixel_arcsec=pixel_arcsec)
-    print(f"demo: {len(paths)} synthetic tile archives under {tree} ({time.time() - t0:.1f}s)")
-    server = TileServer(
-        root, base.port, token=DEMO_TOKEN, username=DEMO_USER, password=DEMO_PASSWORD
+    tree = data / "eog" / eog_url.path.strip("/")
+    arcs = eog_tiles.make_tree(tree, *SERVER_MONTHS, pixel_arcsec=cfg["source"]["pixel_arcsec"])
+    h5 = blackmarble_tiles.make_tree(
+        data / "laads", *SERVER_MONTHS, cfg["blackmarble"]["pixel_arcsec"], tiles=BM_TILES
     )
-    env = dict(os.environ, EOG_USERNAME=DEMO_USER, EOG_PASSWORD=DEMO_PASSWORD)
+    print(
+        f"demo: {len(arcs)} EOG archives and {len(h5)} Black Marble files under {data} "
+        f"({time.time() - t0:.1f}s)"
+    )
+    eog = EOGServer(
+        data / "eog",
+        eog_url.port,
+        users={DEMO["EOG_USERNAME"]: DEMO["EOG_PASSWORD"]},
+        clients={DEMO["EOG_CLIENT_ID"]: DEMO["EOG_CLIENT_SECRET"]},
+    )
+    laads = LAADSServer(data / "laads", laads_url.port, token=DEMO["EARTHDATA_TOKEN"])
+    env = dict(os.environ, **DEMO)
     env.pop("EOG_TOKEN", None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--profile",
-        "profiles/laptop",
-        "--configfile",
-        "config/demo.yaml",
-        *argv,
-    ]
-    print(f"demo: tile server at {server.url}; running: {' '.join(cmd[1:])}", flush=True)
+    run = [sys.executable, "-m", "snakemake", "--profile", "profiles/laptop"]
+    run += ["--configfile", "config/demo.yaml", *argv]
     report = repo / "results" / "report.html"
-    with server:
+    print(f"demo: EOG at {eog.url}, LAADS at {laads.url}; running: {' '.join(run[1:])}", flush=True)
+    with eog, laads:
         t0 = time.time()
-        rc = subprocess.call(cmd, env=env)
+        rc = subprocess.call(run, env=env)
         took = time.time() - t0
         if rc == 0:
             rc = subprocess.call(
-                [
-                    sys.executable,
-                    "-m",
-                    "snakemake",
-                    "--configfile",
-                    "config/demo.yaml",
-                    "--report",
-                    str(report),
-                ],
+                [sys.executable, "-m", "snakemake", "--configfile", "config/demo.yaml"]
+                + ["--report", str(report)],
                 env=env,
                 stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
-    tgz = len(server.file_gets())
+            if rc != 0:
+                print("demo: the report could not be built; see .snakemake/log/", file=sys.stderr)
     if rc != 0:
-        print(
-            f"demo: snakemake failed (exit {rc}); see the messages above and logs/.",
-            file=sys.stderr,
-        )
+        print(f"demo: the run failed (exit {rc}); the reason is the line above.", file=sys.stderr)
         return rc
-    table = repo / "results" / "zonal_stats.csv"
-    print(f"demo: done in {took:.1f}s, {tgz} tile downloads.")
-    print(f"demo: the time-series table is {table}")
-    print(f"demo: the run report is {report} (open it in a browser)")
+    downloads = len(eog.file_gets()) + len(laads.file_gets())
+    print(f"demo: pipeline {took:.1f}s, {downloads} downloads (EOG and LAADS).")
+    print(f"demo: the report is {report} (open it in a browser)")
     return 0
 
 

@@ -1,12 +1,14 @@
-"""The EOG VIIRS monthly grid: six tiles on one global 15 arc-second lattice.
+"""Lattice maths: a global grid of square lat/lon pixels, and the tiles cut from it.
 
-Pixel centres lie on exact multiples of the pixel size, so every tile's upper-left
-corner sits half a pixel north-west of its nominal corner (e.g. 75N180W starts at
--180 - p/2, 75 + p/2). All six tiles share that lattice, which is what lets the
-mosaic place them by integer pixel offsets, with no resampling.
+Every source's tiles lie on one global lattice of its own (EOG: pixel centres on
+multiples of the pixel size, so tile corners sit half a pixel off the nominal
+corner; Black Marble: pixel edges on the tile corners). A :class:`Lattice` holds
+that grid; :class:`TileSet` names the tiles as windows on it. Everything here is
+built on ``rasterio.windows`` and ``affine``, and takes the pixel size as given, so
+reduced-resolution synthetic tiles use the same code as the real 15" ones.
 
-Nothing here assumes the real 15" resolution: every function takes the pixel size,
-so the reduced-resolution synthetic tiles of the tests and demo use the same code.
+One tolerance, :data:`TOLERANCE` (a fraction of a pixel), decides whether a file's
+georeferencing is on the lattice: both of its corners must land within it.
 """
 
 from __future__ import annotations
@@ -14,89 +16,147 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-REAL_PIXEL_DEG = 1.0 / 240.0  # 15 arc-seconds
-NORTH, SOUTH = 75.0, -65.0  # latitude coverage of the composites
-WEST = -180.0
+from affine import Affine
+from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
+
+from .errors import UserError
+
+TOLERANCE = 1e-3  # of a pixel: how far a file's corner may be from a lattice point
 
 
 @dataclass(frozen=True)
-class Tile:
-    id: str
+class Lattice:
+    """A global grid: ``rows`` x ``cols`` pixels of ``pixel`` degrees from (west, north)."""
+
+    pixel: float
     west: float
-    south: float
-    east: float
     north: float
+    rows: int
+    cols: int
 
-    def bounds(self) -> tuple[float, float, float, float]:
-        return (self.west, self.south, self.east, self.north)
+    @property
+    def transform(self) -> Affine:
+        return Affine(self.pixel, 0.0, self.west, 0.0, -self.pixel, self.north)
+
+    @property
+    def south(self) -> float:
+        return self.north - self.rows * self.pixel
+
+    @property
+    def east(self) -> float:
+        return self.west + self.cols * self.pixel
+
+    def window_transform(self, window: Window) -> Affine:
+        return window_transform(window, self.transform)
+
+    def window_bounds(self, window: Window) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) of a window, unclipped."""
+        t = self.window_transform(window)
+        return t.c, t.f - window.height * self.pixel, t.c + window.width * self.pixel, t.f
+
+    def window_for_bounds(self, bounds, pad: int = 0, clip: bool = True) -> Window:
+        """The smallest window (plus ``pad`` pixels) holding the box ``bounds``.
+
+        Clipped to the lattice; a box wholly outside it gets the nearest one-pixel
+        strip inside, so its zones still get an (empty) row rather than an error.
+        """
+        minx, miny, maxx, maxy = bounds
+        c0 = math.floor((minx - self.west) / self.pixel + TOLERANCE) - pad
+        c1 = math.ceil((maxx - self.west) / self.pixel - TOLERANCE) + pad
+        r0 = math.floor((self.north - maxy) / self.pixel + TOLERANCE) - pad
+        r1 = math.ceil((self.north - miny) / self.pixel - TOLERANCE) + pad
+        c1, r1 = max(c1, c0 + 1), max(r1, r0 + 1)
+        if clip:
+            c0 = min(self.cols - 1, max(0, c0))
+            c1 = max(c0 + 1, min(self.cols, c1))
+            r0 = min(self.rows - 1, max(0, r0))
+            r1 = max(r0 + 1, min(self.rows, r1))
+        return Window(c0, r0, c1 - c0, r1 - r0)
+
+    def offset_of(self, transform: Affine, shape: tuple[int, int], name: str) -> Window:
+        """The window a file with ``transform`` and ``shape`` (rows, cols) covers.
+
+        Both corners must land within :data:`TOLERANCE` pixels of lattice points,
+        else the file is not on this grid (wrong ``pixel_arcsec``, or not a tile of
+        this source) and a :class:`UserError` says so.
+        """
+        rows, cols = shape
+        far = transform * (cols, rows)
+        col0 = (transform.c - self.west) / self.pixel
+        row0 = (self.north - transform.f) / self.pixel
+        col1 = (far[0] - self.west) / self.pixel
+        row1 = (self.north - far[1]) / self.pixel
+        corners = (col0, row0, col1, row1)
+        if any(abs(v - round(v)) > TOLERANCE for v in corners) or (
+            round(col1) - round(col0),
+            round(row1) - round(row0),
+        ) != (cols, rows):
+            raise UserError(
+                f"{name}: its grid (corner {transform.c:.6f}, {transform.f:.6f}, pixel "
+                f'{transform.a:.10g} deg) is not on the configured {self.pixel * 3600:g}" '
+                "lattice of this source; check pixel_arcsec in the config."
+            )
+        return Window(round(col0), round(row0), cols, rows)
 
 
-TILES: dict[str, Tile] = {
-    t.id: t
-    for t in (
-        Tile("75N180W", -180.0, 0.0, -60.0, 75.0),
-        Tile("75N060W", -60.0, 0.0, 60.0, 75.0),
-        Tile("75N060E", 60.0, 0.0, 180.0, 75.0),
-        Tile("00N180W", -180.0, -65.0, -60.0, 0.0),
-        Tile("00N060W", -60.0, -65.0, 60.0, 0.0),
-        Tile("00N060E", 60.0, -65.0, 180.0, 0.0),
-    )
-}
-TILE_IDS = tuple(TILES)
+@dataclass(frozen=True)
+class TileSet:
+    """A source's tiles: a regular partition of its lattice into rows and columns of tiles.
 
-
-def tile_shape(tile_id: str, pixel: float) -> tuple[int, int]:
-    """(rows, cols) of a tile at pixel size ``pixel`` (18000 x 28800 north at 15")."""
-    t = TILES[tile_id]
-    return round((t.north - t.south) / pixel), round((t.east - t.west) / pixel)
-
-
-def tile_transform(tile_id: str, pixel: float):
-    """Affine transform of a tile, with the real half-pixel offset."""
-    from affine import Affine
-
-    t = TILES[tile_id]
-    return Affine(pixel, 0.0, t.west - pixel / 2, 0.0, -pixel, t.north + pixel / 2)
-
-
-def global_origin(pixel: float) -> tuple[float, float]:
-    """Upper-left corner of the global lattice (x0, y0)."""
-    return WEST - pixel / 2, NORTH + pixel / 2
-
-
-def global_shape(pixel: float) -> tuple[int, int]:
-    return round((NORTH - SOUTH) / pixel), round(360.0 / pixel)
-
-
-def tiles_for_bounds(bounds, pixel: float) -> list[str]:
-    """Tiles whose actual extent (half-pixel shifted) a box intersects.
-
-    The box is widened by one pixel so a zone that touches a pixel lying across a
-    tile border pulls in both tiles; an extra tile costs a download, a missing
-    one would give a wrong answer.
+    ``row_edges`` and ``col_edges`` are lattice pixel indices (first 0, last the
+    lattice's rows/cols); ``names[i][j]`` is the id of the tile in tile-row ``i``
+    and tile-column ``j``.
     """
-    minx, miny, maxx, maxy = bounds
-    out = []
-    for t in TILES.values():
-        w, n = t.west - pixel / 2, t.north + pixel / 2
-        e, s = t.east - pixel / 2, t.south + pixel / 2
-        if minx - pixel <= e and maxx + pixel >= w and miny - pixel <= n and maxy + pixel >= s:
-            out.append(t.id)
-    return out
 
+    lattice: Lattice
+    row_edges: tuple[int, ...]
+    col_edges: tuple[int, ...]
+    names: tuple[tuple[str, ...], ...]
 
-def window_for_bounds(bounds, pixel: float, pad: int = 1):
-    """Global-lattice pixel window (row_off, col_off, height, width) covering a box.
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(n for row in self.names for n in row)
 
-    Padded by ``pad`` pixels and clipped to the coverage of the composites. A box
-    wholly outside the coverage gets the nearest one-pixel-wide strip inside it,
-    so its zones still get a (NaN, ``outside_coverage``) row rather than an error.
-    """
-    x0, y0 = global_origin(pixel)
-    rows, cols = global_shape(pixel)
-    minx, miny, maxx, maxy = bounds
-    c0 = min(cols - 1, max(0, math.floor((minx - x0) / pixel) - pad))
-    c1 = max(c0 + 1, min(cols, math.ceil((maxx - x0) / pixel) + pad))
-    r0 = min(rows - 1, max(0, math.floor((y0 - maxy) / pixel) - pad))
-    r1 = max(r0 + 1, min(rows, math.ceil((y0 - miny) / pixel) + pad))
-    return r0, c0, r1 - r0, c1 - c0
+    def window(self, tile: str) -> Window:
+        i, j = self._position(tile)
+        r0, r1 = self.row_edges[i], self.row_edges[i + 1]
+        c0, c1 = self.col_edges[j], self.col_edges[j + 1]
+        return Window(c0, r0, c1 - c0, r1 - r0)
+
+    def transform(self, tile: str) -> Affine:
+        return self.lattice.window_transform(self.window(tile))
+
+    def shape(self, tile: str) -> tuple[int, int]:
+        w = self.window(tile)
+        return int(w.height), int(w.width)
+
+    def tile_numbers(self, rows, cols):
+        """Vectorised: the tile number (index into :attr:`ids`) of lattice pixels."""
+        import numpy as np
+
+        i = np.searchsorted(self.row_edges, rows, side="right") - 1
+        j = np.searchsorted(self.col_edges, cols, side="right") - 1
+        return i * (len(self.col_edges) - 1) + j
+
+    def tiles_for_window(self, window: Window) -> list[str]:
+        """Tiles that share at least one pixel with ``window``, in :attr:`ids` order."""
+        r0, c0 = window.row_off, window.col_off
+        r1, c1 = r0 + window.height, c0 + window.width
+        out = []
+        for i in range(len(self.row_edges) - 1):
+            for j in range(len(self.col_edges) - 1):
+                if (
+                    r0 < self.row_edges[i + 1]
+                    and self.row_edges[i] < r1
+                    and c0 < self.col_edges[j + 1]
+                    and self.col_edges[j] < c1
+                ):
+                    out.append(self.names[i][j])
+        return out
+
+    def _position(self, tile: str) -> tuple[int, int]:
+        for i, row in enumerate(self.names):
+            if tile in row:
+                return i, row.index(tile)
+        raise KeyError(f"{tile} is not a tile of this grid")

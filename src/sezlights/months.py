@@ -10,7 +10,7 @@ import re
 
 from .errors import ConfigError
 
-FIRST_MONTH = "2012-04"  # first VIIRS DNB monthly composite
+FIRST_MONTH = "2012-01"  # no VIIRS monthly product starts earlier (each source checks its own)
 _MONTH_RE = re.compile(r"^(\d{4})-?(\d{2})$")
 
 
@@ -43,7 +43,7 @@ def month_range(start: str, end: str) -> list[str]:
     end = parse_month(end, "months.end")
     if month_index(start) < month_index(FIRST_MONTH):
         raise ConfigError(
-            f"months.start: {start} is before {FIRST_MONTH}, the first VIIRS monthly composite; "
+            f"months.start: {start} is before {FIRST_MONTH}, before any VIIRS monthly product; "
             f"set months.start to {FIRST_MONTH} or later."
         )
     if month_index(start) > month_index(end):

@@ -1,15 +1,22 @@
 """Read, check and normalise a zones file.
 
 Any polygon layer pyogrio reads (GeoJSON, GeoPackage, Shapefile, ...) with an id
-column. Every feature is used. Geometries are reprojected to EPSG:4326; invalid
-ones are repaired with ``make_valid`` (the repaired ids are logged); anything that
-cannot be used is one :class:`ZonesError` that names the offending ids.
+column. Every feature is used; a file with several layers needs ``zones.layer``.
+Ids are kept exactly as written (never trimmed). Geometries are reprojected to
+EPSG:4326; invalid ones are repaired with ``make_valid`` (the repaired ids are
+logged); anything that cannot be used is one :class:`ZonesError` that names the
+offending ids.
+
+The zones' identity is their content: :func:`fingerprint` hashes every file of the
+dataset (a Shapefile's ``.dbf``, ``.prj``, ... included), so the workflow notices
+an edited attribute table, or an older copy put back with its old timestamp.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,28 +32,101 @@ log = logging.getLogger(__name__)
 POLYGONAL = {"Polygon", "MultiPolygon"}
 
 
+def _id_text(value) -> str:
+    """An id as text: whole numbers stored as floats (a Shapefile's numeric field) lose the .0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _ids(values, limit: int = 10) -> str:
     values = [str(v) for v in values]
     more = f" (and {len(values) - limit} more)" if len(values) > limit else ""
     return ", ".join(values[:limit]) + more
 
 
-def sha256(path: str | Path) -> str:
+# files that belong to a Shapefile (or other multi-file format) beside the main one
+SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".fix", ".shp.xml", ".qmd")
+
+
+def dataset_files(path: str | Path) -> list[Path]:
+    """The zones file and every sidecar that is part of its dataset, in a fixed order."""
+    path = Path(path)
+    files = [path]
+    if path.suffix.lower() == ".shp":
+        stem = path.with_suffix("")
+        for ext in SIDECARS:
+            for candidate in (Path(f"{stem}{ext}"), Path(f"{stem}{ext.upper()}")):
+                if candidate.exists() and candidate not in files:
+                    files.append(candidate)
+    for extra in (Path(f"{path}-wal"),):  # a GeoPackage's write-ahead log holds content too
+        if extra.exists():
+            files.append(extra)
+    return files
+
+
+def missing_zones_message(path) -> str:
+    return (
+        f"zones file {path} does not exist; check zones.path in the config (relative paths "
+        "are read from the folder snakemake runs in)."
+    )
+
+
+def fingerprint(path: str | Path) -> str:
+    """SHA-256 of the dataset's content: every file of it, names included."""
+    files = dataset_files(path)
+    if not Path(path).exists():
+        raise ZonesError(missing_zones_message(path))
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    for f in files:
+        h.update(f.suffix.lower().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
     return h.hexdigest()
 
 
-def load_zones(path: str | Path, id_field: str) -> gpd.GeoDataFrame:
+def sha256(path: str | Path) -> str:
+    """Alias of :func:`fingerprint` (the zones summary's ``sha256``)."""
+    return fingerprint(path)
+
+
+def choose_layer(path: Path, layer: str | None) -> str | None:
+    """The layer to read: ``layer``, or the only one; several and none named is an error."""
+    import pyogrio
+
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception:  # not a vector dataset at all: read_file says so below
+        return layer
+    if layer is not None:
+        if layer not in layers:
+            raise ZonesError(
+                f"zones file {path} has no layer {layer!r} (zones.layer); its layers are: "
+                f"{', '.join(layers)}."
+            )
+        return layer
+    if len(layers) > 1:
+        raise ZonesError(
+            f"zones file {path} holds {len(layers)} layers ({', '.join(layers)}); set "
+            "zones.layer in the config to the one with the zones."
+        )
+    return None
+
+
+def load_zones(path: str | Path, id_field: str, layer: str | None = None) -> gpd.GeoDataFrame:
     """Return a GeoDataFrame with columns ``zone_id`` (str) and ``geometry`` in EPSG:4326."""
     path = Path(path)
-    hint = "zones.path in the config"
     if not path.exists():
-        raise ZonesError(f"zones file {path} does not exist; check {hint}.")
+        raise ZonesError(missing_zones_message(path))
+    layer = choose_layer(path, layer)
     try:
-        gdf = gpd.read_file(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except ZonesError:
+        raise
     except Exception as exc:  # pyogrio raises several types for unreadable input
         raise ZonesError(
             f"zones file {path} could not be read as a vector layer ({exc}); "
@@ -72,7 +152,13 @@ def load_zones(path: str | Path, id_field: str) -> gpd.GeoDataFrame:
             f"zones file {path}: {missing.sum()} feature(s) have no {id_field!r} "
             f"(rows {_ids(rows)}); give every zone an id."
         )
-    ids = ids.astype(str).str.strip()
+    ids = ids.map(_id_text)
+    padded = ids[ids != ids.str.strip()]
+    if len(padded):
+        log.warning(
+            "zone ids with spaces at either end are kept exactly as written: %s",
+            _ids(repr(i) for i in padded),
+        )
     dup = ids[ids.duplicated(keep=False)].unique()
     if len(dup):
         raise ZonesError(
@@ -175,14 +261,14 @@ def read_prepared(path: str | Path) -> gpd.GeoDataFrame:
     return gdf
 
 
-def needed_tiles(gdf: gpd.GeoDataFrame, pixel: float) -> list[str]:
-    """The tiles some zone intersects (a zone on a border needs both sides).
+def tiles_near(gdf: gpd.GeoDataFrame, tiles) -> list[str]:
+    """The tiles within a pixel of some zone part (for planning before the index exists).
 
     Each part of a multi-part zone counts on its own, so a zone cut at the
     antimeridian needs the tiles at both ends of the globe, not all between.
     """
-    from .grid import TILE_IDS, tiles_for_bounds
-
-    parts = gdf.geometry.explode(index_parts=False).bounds
-    hit = {t for b in parts.itertuples(index=False) for t in tiles_for_bounds(b, pixel)}
-    return [t for t in TILE_IDS if t in hit]
+    lattice = tiles.lattice
+    hit: set[str] = set()
+    for b in gdf.geometry.explode(index_parts=False).bounds.itertuples(index=False):
+        hit.update(tiles.tiles_for_window(lattice.window_for_bounds(b, pad=1)))
+    return [t for t in tiles.ids if t in hit]

@@ -1,238 +1,179 @@
-# Config checks, the month list, paths and input functions shared by every stage.
+# Config helpers and input functions shared by the stages. No network here: the
+# parse-time listings are in listings.smk.
 import json
-import os
-import sys
 from pathlib import Path
-from types import SimpleNamespace
-
-# The logic lives in the sezlights package under src/. Make it importable here and
-# in every job (script jobs inherit PYTHONPATH), installed or not, in any
-# environment (local, conda, container, cluster).
-SRC = str(Path(workflow.basedir).parent / "src")
-sys.path.insert(0, SRC)
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
-)
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
+try:
+    import sezlights
+except ImportError:
+    raise WorkflowError(
+        "the sezlights package is not installed in this Python: run `make setup` "
+        "(or `pip install -e .` in the pipeline's folder) and use that environment."
+    ) from None
+
+from sezlights import config as settings
+from sezlights import memory
+from sezlights import labels as figure_names
+from sezlights import sources as data_sources
+from sezlights import zones as zone_files
 from sezlights.errors import UserError
-from sezlights.months import month_range
 
-validate(config, schema="../../config/config.schema.yaml")
+for _note in settings.upgrade(config):
+    logger.warning(_note)
+validate(config, schema="../schemas/config.schema.yaml")
 
-PIXEL_DEG = config["source"]["pixel_arcsec"] / 3600.0
-KEEP_TILES = config["download"]["keep"]
+SOURCES = data_sources.configured(config)
+SOURCE = {name: data_sources.get(name, config) for name in SOURCES}
+KEEP_FILES = config["download"]["keep"]
+
+
+# download.local: true or false; auto is decided when the run starts (listings.smk,
+# onstart), once the executor is known
+DOWNLOAD_LOCAL = config["download"]["local"] is True
 KEEP_MOSAIC = config["mosaic"]["keep"]
-LATEST_FILE = "resources/latest_month.txt"
-LATEST_ENV = "SEZLIGHTS_LATEST_MONTH"
+ZONES_PATH = config["zones"]["path"]
 
 
 wildcard_constraints:
+    source="|".join(SOURCES),
     month=r"\d{4}-\d{2}",
-    archive=r"SVDNB_npp_[^/]+\.tgz",
+    file=r"[^/]+",
 
 
-def _latest_month():
-    """Newest month on the server, looked up once by the main process.
+def config_error(exc):
+    return WorkflowError(f"config error: {exc}")
 
-    Jobs build the same DAG without listing the server again: the main process
-    hands the month to them in LATEST_ENV (inherited by local and cluster jobs,
-    passed to cloud jobs, which share no disk with it, as a declared envvar) and
-    keeps it in LATEST_FILE as a fallback for when the server cannot be reached.
+
+def zones_identity():
+    """The zones' content identity (every file of the dataset), checked on every run.
+
+    A params value: when it changes, the zones are prepared again, whatever the
+    files' timestamps say (an edited .dbf, an older copy put back with cp -p).
     """
-    path = Path(LATEST_FILE)
-    if not workflow.is_main_process:
-        if os.environ.get(LATEST_ENV):
-            return os.environ[LATEST_ENV]
-        if path.exists():
-            return path.read_text().strip()
-    from sezlights.discover import latest_month
-    from sezlights.http import get_token, make_session
-
-    src = config["source"]
     try:
-        session = make_session(token=get_token(src["auth"]))
-        month = latest_month(session, src["base_url"], src["product"])
+        return zone_files.fingerprint(ZONES_PATH)
     except UserError as exc:
-        if not path.exists():
-            raise
-        month = path.read_text().strip()
-        logger.warning(
-            f"could not ask the server for the latest month ({exc}); using {month}"
-        )
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{month}\n")
-    os.environ[LATEST_ENV] = month
-    workflow.register_envvars(LATEST_ENV)
-    return month
+        raise WorkflowError(str(exc)) from None
 
 
-def _months():
-    end = config["months"]["end"]
-    try:
-        if str(end) == "latest":
-            end = _latest_month()
-        return month_range(config["months"]["start"], end)
-    except UserError as exc:
-        raise WorkflowError(f"config error: {exc}") from None
+ZONES_FINGERPRINT = zones_identity()
 
 
-MONTHS = _months()
-
-
-def stored(path):
-    """The default storage's object for the workflow path ``path``, or None.
-
-    With --default-storage-provider every output lives in storage (under
-    --default-storage-prefix) and only a local copy, at ``.local_path()``, is
-    read and written; without it the file at ``path`` is the output itself.
-    """
-    provider = workflow.storage_registry.default_storage_provider
-    if provider is None:
-        return None
-    prefix = workflow.storage_settings.default_storage_prefix or ""
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    return provider.object(f"{prefix}{os.path.normpath(path)}")
-
-
-def _stored_manifests():
-    """(local file, storage object or None) of each month's manifest made so far.
-
-    In storage, one listing of the folder (the plugin's inventory, where it has
-    one) answers for every month; each manifest found is fetched to its local copy.
-    """
-    from snakemake.io import IOCache
-
-    found, listing = [], IOCache(0)
-    for month in MONTHS:
-        path = f"results/manifests/{month}.json"
-        obj = stored(path)
-        if obj is None:
-            if Path(path).exists():
-                found.append((Path(path), None))
-            continue
-        workflow.async_run(obj.inventory(listing))
-        if listing.exists_in_storage:
-            exists = listing.exists_in_storage.get(obj.cache_key(), False)
-        else:
-            exists = workflow.async_run(obj.managed_exists())
-        if exists:
-            workflow.async_run(obj.managed_retrieve())
-            found.append((obj.local_path(), obj))
-    return found
-
-
-def _refresh_manifests():
-    """List again every month that already has a manifest (main process only).
-
-    A republished tile (new creation stamp) rewrites that month's manifest (and
-    puts it back in storage, if the run uses one): its newer file and new archive
-    name re-run that month's download, mosaic and stats, and the table; months
-    whose listing is unchanged are not touched.
-    """
-    if not workflow.is_main_process:
-        return
-    manifests = _stored_manifests()
-    if not manifests:
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    from sezlights.discover import refresh_manifest
-    from sezlights.http import get_token, make_session
-
-    src = config["source"]
-    try:
-        session = make_session(retries=2, backoff=0.5, token=get_token(src["auth"]))
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            changes = list(
-                pool.map(
-                    lambda m: refresh_manifest(
-                        session, m[0], src["base_url"], src["product"]
-                    ),
-                    manifests,
-                )
-            )
-    except UserError as exc:
-        # Offline, or a --lint/--unlock/--report without the server: carry on with
-        # the stored manifests, and say so.
-        logger.warning(
-            f"could not check the server for republished tiles ({exc}); "
-            "using the stored manifests"
-        )
-        return
-    for change, (_, obj) in zip(changes, manifests):
-        if change:
-            if obj is not None:
-                workflow.async_run(obj.managed_store())
-            logger.warning(f"tile republished: {change}; recomputing that month")
-
-
-def _s3_directories_seen_after_remote_jobs():
-    """Let the main process see a directory() output a remote job put in S3.
-
-    snakemake-storage-plugin-s3 (0.3.x) remembers that a key was not a "directory"
-    (no objects under it) from the check made before the job ran; when the job ran
-    elsewhere (AWS Batch) and uploaded the directory itself, the main process would
-    wait for it in vain. Ask S3 again while the answer is no.
-    """
-    if workflow.storage_settings.default_storage_provider != "s3":
-        return
-    from snakemake_storage_plugin_s3 import StorageObject
-
-    is_dir = getattr(StorageObject, "is_dir", None)
-    if is_dir is None or getattr(is_dir, "rechecks", False):
-        return
-
-    def is_dir_rechecked(self):
-        if not getattr(self, "_is_dir", None):
-            self._is_dir = None
-        return is_dir(self)
-
-    is_dir_rechecked.rechecks = True
-    StorageObject.is_dir = is_dir_rechecked
-
-
-_s3_directories_seen_after_remote_jobs()
-
-
-if config["source"]["refresh_listings"]:
-    _refresh_manifests()
-
-
-def kept_mosaics():
-    """Every month's mosaic when mosaic.keep is set; otherwise none is made."""
-    if not KEEP_MOSAIC:
-        return []
-    bands = ["avg_rade9h", "cf_cvg"]
-    return expand("resources/mosaic/{month}/{band}.tif", month=MONTHS, band=bands)
-
-
-def latest_month_archives(wildcards):
-    """The tile archives of the last month run (for the report's maps)."""
-    return tile_archives(SimpleNamespace(month=MONTHS[-1]))
+def zones_sidecars():
+    """The zones file's sidecars (a Shapefile's .dbf, .prj, ...); as for the file itself,
+    their times do not matter, their content does (ZONES_FINGERPRINT)."""
+    return [ancient(local(str(p))) for p in zone_files.dataset_files(ZONES_PATH)[1:]]
 
 
 def maybe_temp(path, keep):
     return path if keep else temp(path)
 
 
-def manifest(month):
-    with checkpoints.discover_month_tiles.get(month=month).output.manifest.open() as f:
+def manifest(source, month):
+    out = checkpoints.list_month_files.get(source=source, month=month).output.manifest
+    with out.open() as f:  # IOFile.open: fetched from the default storage if there
         return json.load(f)
 
 
-def tile_archives(wildcards):
-    """The month's needed archives, named with their creation stamps.
-
-    A republished tile has a new stamp, hence a new file name: only its month
-    downloads it and recomputes.
-    """
+def month_files(wildcards):
+    """The month's needed files, named as the server names them (creation stamps
+    included): a republished file has a new name, so only its month reruns."""
+    m = manifest(wildcards.source, wildcards.month)
     return [
-        f"resources/tiles/{wildcards.month}/{t['name']}"
-        for t in manifest(wildcards.month)["tiles"]
+        f"resources/files/{wildcards.source}/{wildcards.month}/{f['name']}"
+        for f in m["files"]
     ]
+
+
+def latest_month_files(wildcards):
+    return month_files(type("W", (), {"source": wildcards.source, "month": MONTHS[-1]}))
+
+
+def stats_tables():
+    return expand("results/stats/{source}/{month}.csv", source=SOURCES, month=MONTHS)
+
+
+def all_manifests():
+    return expand(
+        "results/manifests/{source}/{month}.json", source=SOURCES, month=MONTHS
+    )
+
+
+def kept_mosaics():
+    """Every month's mosaic when mosaic.keep is set; otherwise none is made."""
+    if not KEEP_MOSAIC:
+        return []
+    return expand(
+        "resources/mosaic/{source}/{month}/{band}.tif",
+        source=SOURCES,
+        month=MONTHS,
+        band=["radiance", "coverage"],
+    )
+
+
+# ---------------------------------------------------------------- resources
+# Memory is declared from the inputs (sezlights.memory), so that a profile can
+# schedule the jobs: pixel counts come from the zones summary (before the index
+# exists) and the index summary (after). Until those files exist Snakemake shows
+# <TBD>, and evaluates the functions again just before the job runs.
+
+
+def _read_json(path):
+    with open(path) as f:  # builtin open: a missing file makes the value <TBD>
+        return json.load(f)
+
+
+def index_mem_mb(wildcards, input, attempt):
+    return memory.index_mb(
+        _read_json(input.summary)["grids"][wildcards.source], attempt
+    )
+
+
+def stats_mem_mb(wildcards, input, attempt):
+    return memory.stats_mb(_read_json(input.index_summary)["pixels"], attempt)
+
+
+def maps_mem_mb(wildcards, input, attempt):
+    with open(input.shown) as f:
+        shown = max(0, sum(1 for _ in f) - 1)
+    return memory.maps_mb(shown, MAP_PIXELS, attempt)
+
+
+def table_mem_mb(wildcards, input, attempt):
+    return memory.table_mb(input.size_mb, attempt)
+
+
+# ---------------------------------------------------------------- report
+
+MAP_PIXELS = 600  # a map is read decimated to at most this many pixels across
+
+
+def report_outputs():
+    out = [
+        "results/report/run_summary.html",
+        "results/report/files.html",
+        "results/report/zones_shown.html",
+        "results/report/zonal_stats.html",
+        "results/report/overview.png",
+        "results/report/timeseries",
+        *expand("results/report/maps/{source}", source=SOURCES),
+    ]
+    if len(SOURCES) > 1:
+        out.append("results/report/sources_scatter.png")
+    return out
+
+
+def zone_figure_labels(**fixed):
+    """Labels of the figures of a directory named by zone file stem: the zone id
+    exactly as written (the plotting job writes {stem: id} to zones.json next to
+    them), then `fixed`. Snakemake accepts a function for the whole labels dict only.
+    """
+
+    def labels(wildcards, output):
+        return figure_names.figure_labels(wildcards.zone, output[0], **fixed)
+
+    return labels

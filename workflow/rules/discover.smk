@@ -1,19 +1,18 @@
-checkpoint discover_month_tiles:
+checkpoint list_month_files:
     input:
-        zones="resources/zones.gpkg",
+        # which tiles hold some zone's pixels
+        index_summary="resources/index/{source}.json",
     output:
-        manifest="results/manifests/{month}.json",
+        manifest="results/manifests/{source}/{month}.json",
     log:
-        "logs/discover/{month}.log",
+        "logs/list_month_files/{source}/{month}.log",
+    # the listing retries inside the job; a failed login or a missing month would
+    # only fail again
+    retries: 0
     localrule: True
     conda:
-        "../../envs/sezlights.yaml"
-    params:
-        base_url=config["source"]["base_url"],
-        product=config["source"]["product"],
-        auth=config["source"]["auth"],
-        pixel_deg=PIXEL_DEG,
+        "../envs/sezlights.yaml"
     message:
-        "Listing the tiles of {wildcards.month} on the server"
+        "Listing the {wildcards.source} files of {wildcards.month} on the server"
     script:
-        "../scripts/discover_month_tiles.py"
+        "../scripts/list_month_files.py"

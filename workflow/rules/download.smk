@@ -1,27 +1,29 @@
-rule download_tile:
+rule download_file:
     input:
-        manifest=ancient("results/manifests/{month}.json"),
+        manifest=ancient("results/manifests/{source}/{month}.json"),
     output:
-        archive=maybe_temp("resources/tiles/{month}/{archive}", KEEP_TILES),
+        file=maybe_temp("resources/files/{source}/{month}/{file}", KEEP_FILES),
     log:
-        "logs/download/{month}/{archive}.log",
+        "logs/download/{source}/{month}/{file}.log",
     benchmark:
-        "benchmarks/download/{month}/{archive}.tsv"
-    retries: 2
+        "benchmarks/download/{source}/{month}/{file}.tsv"
+    # every try for a file draws on one budget inside the job (download.retry_budget,
+    # download.attempts): restarting the job would only multiply it
+    retries: 0
     # download.local: in the Snakemake process itself, not as a cluster job (for
-    # clusters whose compute nodes cannot reach the internet)
-    localrule: config["download"]["local"]
+    # compute nodes without internet, and for AWS Batch: see common.smk)
+    localrule: DOWNLOAD_LOCAL
     conda:
-        "../../envs/sezlights.yaml"
+        "../envs/sezlights.yaml"
     resources:
-        downloads=1,
+        # concurrent downloads per server (profiles set the limits)
+        downloads=lambda wildcards: int(wildcards.source == "eog"),
+        laads_downloads=lambda wildcards: int(wildcards.source == "blackmarble"),
         mem_mb=512,
-        runtime=120,
-    params:
-        auth=config["source"]["auth"],
-        attempts=config["download"]["attempts"],
-        timeout=config["download"]["timeout"],
+        runtime=lambda wildcards: 10
+        + round(config["download"]["retry_budget"] / 60)
+        + 60,
     message:
-        "Downloading {wildcards.archive}"
+        "Downloading {wildcards.file}"
     script:
-        "../scripts/download_tile.py"
+        "../scripts/download_file.py"

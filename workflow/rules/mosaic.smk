@@ -1,24 +1,24 @@
+# Only with mosaic.keep: nothing else needs a mosaic (statistics and maps read the
+# files directly); kept as Cloud-Optimized GeoTIFFs for use in a GIS.
 rule mosaic_month:
     input:
-        archives=tile_archives,
-        manifest=ancient("results/manifests/{month}.json"),
+        files=month_files,
         zones="resources/zones.gpkg",
     output:
-        radiance=maybe_temp("resources/mosaic/{month}/avg_rade9h.tif", KEEP_MOSAIC),
-        coverage=maybe_temp("resources/mosaic/{month}/cf_cvg.tif", KEEP_MOSAIC),
+        radiance="resources/mosaic/{source}/{month}/radiance.tif",
+        coverage="resources/mosaic/{source}/{month}/coverage.tif",
     log:
-        "logs/mosaic/{month}.log",
+        "logs/mosaic/{source}/{month}.log",
     benchmark:
-        "benchmarks/mosaic/{month}.tsv"
+        "benchmarks/mosaic/{source}/{month}.tsv"
     conda:
-        "../../envs/sezlights.yaml"
+        "../envs/sezlights.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=2048,
         runtime=60,
     params:
-        pixel_deg=PIXEL_DEG,
-        cog=KEEP_MOSAIC,
+        scratch=lambda wildcards: f"resources/scratch/mosaic/{wildcards.source}/{wildcards.month}",
     message:
-        "Stitching the tiles of {wildcards.month} into one mosaic"
+        "Stitching the {wildcards.source} tiles of {wildcards.month} into one mosaic"
     script:
         "../scripts/mosaic_month.py"

@@ -1,30 +1,29 @@
 rule compute_zone_stats:
     input:
-        archives=tile_archives,
-        manifest=ancient("results/manifests/{month}.json"),
-        index="resources/zone_index.npz",
+        files=month_files,
+        manifest=ancient("results/manifests/{source}/{month}.json"),
+        index="resources/index/{source}.npz",
+        index_summary="resources/index/{source}.json",
     output:
-        stats=report(
-            "results/stats/{month}.csv",
-            caption="../report/month_stats.rst",
-            category="4. Statistics",
-            subcategory="Per month",
-            labels={"month": "{month}", "table": "zone statistics"},
-        ),
+        # browsable in the report through the full table (results/report/zonal_stats.html)
+        stats="results/stats/{source}/{month}.csv",
     log:
-        "logs/stats/{month}.log",
+        "logs/stats/{source}/{month}.log",
     benchmark:
-        "benchmarks/stats/{month}.tsv"
+        "benchmarks/stats/{source}/{month}.tsv"
     conda:
-        "../../envs/sezlights.yaml"
-    # two archives decompressed at once (ISA-L releases the GIL)
+        "../envs/sezlights.yaml"
+    # two files read at once (ISA-L and HDF5 decompress without holding the GIL)
     threads: 2
     resources:
-        mem_mb=2000,
+        mem_mb=stats_mem_mb,
         runtime=60,
     params:
-        scratch=lambda wildcards: f"resources/scratch/{wildcards.month}",
+        weighting=config["stats"]["weighting"],
+        min_cloud_free=config["stats"]["min_cloud_free"],
+        # this job's own folder: it clears what a killed run left there
+        scratch=lambda wildcards: f"resources/scratch/stats/{wildcards.source}/{wildcards.month}",
     message:
-        "Computing per-zone statistics for {wildcards.month}"
+        "Computing per-zone statistics for {wildcards.source} {wildcards.month}"
     script:
         "../scripts/compute_zone_stats.py"

@@ -1,22 +1,22 @@
 rule combine_zone_stats:
     input:
-        stats=expand("results/stats/{month}.csv", month=MONTHS),
+        stats=stats_tables(),
     output:
         table=report(
             "results/zonal_stats.csv",
             caption="../report/table.rst",
             category="4. Statistics",
             subcategory="Table",
-            labels={"table": "all zones and months"},
+            labels={"table": "all zones and months (CSV)"},
         ),
     log:
         "logs/combine_zone_stats.log",
     localrule: True
     conda:
-        "../../envs/sezlights.yaml"
+        "../envs/sezlights.yaml"
     params:
-        n=len(MONTHS),
+        n=len(MONTHS) * len(SOURCES),
     message:
-        "Combining {params.n} months into one time-series table"
+        "Combining {params.n} monthly tables into one time-series table"
     script:
         "../scripts/combine_zone_stats.py"

@@ -1,7 +1,9 @@
 rule prepare_zones:
     input:
-        # the user's file, read where the run starts (never looked up in storage)
-        zones=local(config["zones"]["path"]),
+        # the user's files, read where the run starts (never looked up in storage);
+        # their content, not their times, decides whether this reruns (params)
+        zones=ancient(local(ZONES_PATH)),
+        sidecars=zones_sidecars(),
     output:
         zones="resources/zones.gpkg",
         summary="results/zones_summary.json",
@@ -9,10 +11,12 @@ rule prepare_zones:
         "logs/prepare_zones.log",
     localrule: True
     conda:
-        "../../envs/sezlights.yaml"
+        "../envs/sezlights.yaml"
     params:
+        fingerprint=ZONES_FINGERPRINT,
         id_field=config["zones"]["id_field"],
-        pixel_deg=PIXEL_DEG,
+        layer=config["zones"]["layer"],
+        sources=SOURCES,
     message:
         "Checking and normalising the zones file {input.zones}"
     script:
@@ -22,20 +26,20 @@ rule prepare_zones:
 rule index_zone_pixels:
     input:
         zones="resources/zones.gpkg",
+        summary="results/zones_summary.json",
     output:
-        index="resources/zone_index.npz",
+        index="resources/index/{source}.npz",
+        summary="resources/index/{source}.json",
     log:
-        "logs/index_zone_pixels.log",
+        "logs/index_zone_pixels/{source}.log",
     benchmark:
-        "benchmarks/index_zone_pixels.tsv"
+        "benchmarks/index_zone_pixels/{source}.tsv"
     conda:
-        "../../envs/sezlights.yaml"
+        "../envs/sezlights.yaml"
     resources:
-        mem_mb=2000,
+        mem_mb=index_mem_mb,
         runtime=30,
-    params:
-        pixel_deg=PIXEL_DEG,
     message:
-        "Working out once which grid pixels each zone touches"
+        "Working out once how much of each {wildcards.source} grid pixel each zone covers"
     script:
         "../scripts/index_zone_pixels.py"

@@ -1,14 +1,14 @@
-import pandas as pd
-
-from sezlights.cli import run_step
-from sezlights.plots import choose_zones
-from sezlights.stats import write_csv
+from sezlights import htmltable, report, table
+from sezlights.atomic import write_text
+from sezlights.job import run_step
 
 
 def main():
-    table = pd.read_csv(snakemake.input.table, dtype={"zone_id": str, "month": str})
-    shown = choose_zones(table, snakemake.params.zones, snakemake.params.max_zones)
-    write_csv(shown, snakemake.output.shown)
+    shown = report.choose_zones(
+        table.read(snakemake.input.table), snakemake.params.zones, snakemake.params.max_zones
+    )
+    table.write_csv(shown, snakemake.output.shown)
+    write_text(snakemake.output.html, htmltable.html_table(shown, "Zones plotted one by one"))
 
 
 run_step(snakemake, main)

@@ -1,17 +1,18 @@
 import logging
 
-from sezlights.cli import run_step
-from sezlights.stats import combine, write_csv
+from sezlights import table
+from sezlights.job import run_step
 
 
 def main():
-    df = combine(list(snakemake.input.stats))
-    write_csv(df, snakemake.output.table)
+    df = table.combine(list(snakemake.input.stats))
+    table.write(df, snakemake.output.table)
     logging.getLogger("sezlights.table").info(
-        "%d rows (%d zones x %d months) written to %s",
+        "%d rows (%d zones, %d months, %d sources) written to %s",
         len(df),
         df.zone_id.nunique(),
         df.month.nunique(),
+        df.source.nunique(),
         snakemake.output.table,
     )
 

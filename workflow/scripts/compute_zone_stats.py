@@ -1,31 +1,33 @@
+import json
 import logging
 import time
-from pathlib import Path
 
-from sezlights.cli import run_step
-from sezlights.stats import write_csv
-from sezlights.zonal import gather, load_index, reduce
+from sezlights import index, sources, table, zonal
+from sezlights.job import run_step
 
 
 def main():
-    log = logging.getLogger("sezlights.stats")
-    month = snakemake.wildcards.month
-    index = load_index(snakemake.input.index)
-    scratch = Path(snakemake.params.scratch)
-    scratch.mkdir(parents=True, exist_ok=True)
+    w, p = snakemake.wildcards, snakemake.params
+    src = sources.get(w.source, snakemake.config)
+    idx = index.load(snakemake.input.index)
+    index.check_lattice(idx, src.tiles.lattice, snakemake.input.index)
+    with open(snakemake.input.manifest) as f:
+        satellite = json.load(f)["satellite"]
+    files = list(snakemake.input.files)
     t0 = time.perf_counter()
-    values = gather(index, list(snakemake.input.archives), scratch, threads=snakemake.threads)
+    values = zonal.gather(idx, files, src, p.scratch, threads=snakemake.threads)
     t1 = time.perf_counter()
-    df = reduce(index, values, month)
+    df = zonal.reduce(idx, values, w.month, w.source, satellite, p.weighting, p.min_cloud_free)
     t2 = time.perf_counter()
-    write_csv(df, snakemake.output.stats)
-    log.info(
-        "%s: %d zones, %d pixels; gather %.2f s (%d archives, %d threads), reduce %.3f s",
-        month,
+    table.write(df, snakemake.output.stats)
+    logging.getLogger("sezlights.stats").info(
+        "%s %s: %d zones, %d pixels; gather %.2f s (%d files, %d threads), reduce %.3f s",
+        w.source,
+        w.month,
         len(df),
-        index["row"].size,
+        int(idx["length"].sum()),
         t1 - t0,
-        len(snakemake.input.archives),
+        len(files),
         snakemake.threads,
         t2 - t1,
     )

@@ -1,17 +1,19 @@
 import logging
 
-from sezlights.cli import run_step
-from sezlights.zonal import build_index, save_index
+from sezlights import index, sources
+from sezlights.atomic import write_json
+from sezlights.job import run_step
 from sezlights.zones import read_prepared
 
 
 def main():
+    tiles = sources.get(snakemake.wildcards.source, snakemake.config).tiles
     zones = read_prepared(snakemake.input.zones)
-    index = build_index(zones, snakemake.params.pixel_deg)
-    save_index(index, snakemake.output.index)
-    logging.getLogger("sezlights.index").info(
-        "%d zones touch %d pixels", len(zones), index["row"].size
-    )
+    idx = index.build_index(zones, tiles)
+    index.save(idx, snakemake.output.index)
+    summary = dict(index.summary(idx), tiles_needed=index.tiles_needed(idx, tiles))
+    write_json(snakemake.output.summary, summary)
+    logging.getLogger("sezlights.index").info("%s", summary)
 
 
 run_step(snakemake, main)

@@ -2,20 +2,29 @@ from pathlib import Path
 
 import pandas as pd
 
-from sezlights.cli import run_step
-from sezlights.plots import zone_maps
-from sezlights.zonal import gather_crops
+from sezlights import labels, plots, sources
+from sezlights.crops import read_crops
+from sezlights.job import run_step
 from sezlights.zones import read_prepared
 
 
 def main():
-    zones = read_prepared(snakemake.input.zones)
-    shown = pd.read_csv(snakemake.input.shown, dtype={"zone_id": str}).zone_id
-    zones = zones.set_index("zone_id").loc[list(shown)].reset_index()
-    scratch = Path(snakemake.params.scratch)
-    scratch.mkdir(parents=True, exist_ok=True)
-    crops = gather_crops(zones, list(snakemake.input.archives), snakemake.params.pixel_deg, scratch)
-    zone_maps(zones, crops, snakemake.params.month, snakemake.output.maps)
+    p = snakemake.params
+    src = sources.get(snakemake.wildcards.source, snakemake.config)
+    shown = pd.read_csv(snakemake.input.shown, dtype={"zone_id": str}, keep_default_na=False)
+    ids = list(shown.zone_id)
+    zones = read_prepared(snakemake.input.zones).set_index("zone_id").loc[ids].reset_index()
+    crops = read_crops(
+        zones,
+        list(snakemake.input.files),
+        src,
+        p.scratch,
+        p.max_pixels,
+        snakemake.config["stats"]["min_cloud_free"],
+    )
+    out = Path(snakemake.output.maps)
+    plots.zone_maps(zones, crops, f"{src.label}, {p.month}", out)
+    labels.write_stems(out, ids)
 
 
 run_step(snakemake, main)

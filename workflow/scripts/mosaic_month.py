@@ -1,33 +1,26 @@
 import json
 import logging
 
-from sezlights.cli import run_step
-from sezlights.errors import UserError
+from sezlights import sources
+from sezlights.job import run_step
 from sezlights.mosaic import build_mosaic
-from sezlights.zones import needed_tiles, read_prepared
-
-log = logging.getLogger("sezlights.mosaic")
+from sezlights.zones import read_prepared
 
 
 def main():
+    src = sources.get(snakemake.wildcards.source, snakemake.config)
     zones = read_prepared(snakemake.input.zones)
-    pixel = snakemake.params.pixel_deg
-    with open(snakemake.input.manifest) as f:
-        listed = {t["tile"] for t in json.load(f)["tiles"]}
-    lacking = [t for t in needed_tiles(zones, pixel) if t not in listed]
-    if lacking:
-        raise UserError(
-            f"{snakemake.wildcards.month}: the manifest lacks tile(s) {', '.join(lacking)} that "
-            "the zones need; delete that month's manifest in results/manifests/ and run again."
-        )
     info = build_mosaic(
-        snakemake.input.archives,
+        list(snakemake.input.files),
+        src,
         tuple(zones.total_bounds),
-        pixel,
-        {"avg_rade9h": snakemake.output.radiance, "cf_cvg": snakemake.output.coverage},
-        cog=snakemake.params.cog,
+        {"radiance": snakemake.output.radiance, "coverage": snakemake.output.coverage},
+        cog=True,
+        scratch=snakemake.params.scratch,
     )
-    log.info("mosaic of %d tile(s): %s", len(info), json.dumps(info))
+    logging.getLogger("sezlights.mosaic").info(
+        "mosaic of %d file(s): %s", len(info), json.dumps(info)
+    )
 
 
 run_step(snakemake, main)

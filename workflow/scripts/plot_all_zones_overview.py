@@ -1,12 +1,9 @@
-import pandas as pd
-
-from sezlights.cli import run_step
-from sezlights.plots import overview_figure
+from sezlights import plots, table
+from sezlights.job import run_step
 
 
 def main():
-    table = pd.read_csv(snakemake.input.table, dtype={"zone_id": str, "month": str})
-    overview_figure(table, snakemake.output.figure)
+    plots.overview_figure(table.read(snakemake.input.table), snakemake.output.figure)
 
 
 run_step(snakemake, main)

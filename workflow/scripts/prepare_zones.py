@@ -1,21 +1,38 @@
+from sezlights import sources
 from sezlights.atomic import write_json
-from sezlights.cli import run_step
-from sezlights.zones import load_zones, needed_tiles, sha256, write_zones
+from sezlights.job import run_step
+from sezlights.zones import load_zones, tiles_near, write_zones
 
 
 def main():
-    zones = load_zones(snakemake.input.zones, snakemake.params.id_field)
-    tiles = needed_tiles(zones, snakemake.params.pixel_deg)
+    p = snakemake.params
+    path = snakemake.input.zones
+    zones = load_zones(path, p.id_field, p.layer)
     write_zones(zones, snakemake.output.zones)
+    grids = {}
+    for name in p.sources:
+        tiles = sources.get(name, snakemake.config).tiles
+        wins = [
+            tiles.lattice.window_for_bounds(part.bounds, pad=1)
+            for part in zones.geometry.explode(index_parts=False)
+        ]
+        pixels = [int(w.width * w.height) for w in wins]
+        grids[name] = {
+            "zones": len(zones),
+            "window_pixels": sum(pixels),
+            "largest_window_pixels": max(pixels, default=0),
+            "tiles_near": tiles_near(zones, tiles),
+        }
     write_json(
         snakemake.output.summary,
         {
-            "source": str(snakemake.input.zones),
-            "sha256": sha256(snakemake.input.zones),
-            "id_field": snakemake.params.id_field,
+            "source": str(path),
+            "sha256": p.fingerprint,
+            "id_field": p.id_field,
+            "layer": p.layer,
             "zones": len(zones),
             "bounds": [round(v, 6) for v in zones.total_bounds],
-            "tiles_needed": tiles,
+            "grids": grids,
         },
     )
 

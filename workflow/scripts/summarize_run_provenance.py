@@ -1,21 +1,24 @@
 import pandas as pd
 
+from sezlights import htmltable, report, table
 from sezlights.atomic import write_text
-from sezlights.cli import run_step
-from sezlights.plots import provenance_table, run_summary_html
-from sezlights.stats import write_csv
+from sezlights.job import run_step
 
 
 def main():
-    tiles = provenance_table(list(snakemake.input.manifests))
-    write_csv(tiles, snakemake.output.tiles)
-    shown = pd.read_csv(snakemake.input.shown, dtype={"zone_id": str})
-    html = run_summary_html(
+    files = report.provenance_table(list(snakemake.input.manifests))
+    table.write_csv(files, snakemake.output.files)
+    write_text(snakemake.output.files_html, htmltable.html_table(files, "Files used"))
+    shown = pd.read_csv(snakemake.input.shown, dtype={"zone_id": str}, keep_default_na=False)
+    html = report.run_summary_html(
         snakemake.input.zones_summary,
         snakemake.config,
         snakemake.params.months,
-        tiles,
+        files,
         shown,
+        table=table.read(snakemake.input.table),
+        manifests=list(snakemake.input.manifests),
+        sources=snakemake.params.sources,
     )
     write_text(snakemake.output.summary, html)
 

@@ -1,0 +1,464 @@
+"""EOG VIIRS DNB monthly composites v10 (Earth Observation Group, Colorado School of Mines).
+
+Every fact about the EOG service lives here. Evidence for each (public downloaders
+and their test fixtures, as found in 2026; details in the project's notes):
+
+- Layout: ``{base}/{YYYY}/{YYYYMM}/{product}/`` holds six tiles a month named
+  ``SVDNB_npp_{start}-{end}_{tile}_{product}_v10_c{stamp}.tgz``. A month flown by
+  NOAA-20 instead of Suomi NPP lives under ``{YYYY}/{YYYYMM}/NOAA-20/{product}/`` with
+  ``SVDNB_j01_`` names: 2022-08 is the one known case (a Go test ``TestGetTileId`` and
+  aiddata/geo-datasets ``datasets/viirs_ntl/main.py`` hard-code
+  ``2022/202208/NOAA-20/vcmcfg``).
+- Creation stamps are not fixed width: mostly ``YYYYMMDDhhmm`` (12 digits), but
+  2014-01 vcmslcfg is ``c2015006171539`` (13: ``YYYYDDDhhmmss``), seen in several
+  public R fixtures. They are listed, never guessed.
+- Products: ``vcmcfg`` from 2012-04 (aiddata: "dataset starts in April 2012!"),
+  ``vcmslcfg`` from 2014-01 (the GEE mirror's availability; its folders before that
+  exist but are empty).
+- Members: ``<stem>.avg_rade9h.tif`` (radiance) and ``<stem>.cf_cvg.tif`` (cloud-free
+  coverage), no folder; older archives name the radiance ``avg_rade9.tif`` (no h), and
+  archives also carry ``<stem>.cvg.tif`` and may carry others: skipped.
+- Listings: Apache autoindex with the Apaxy theme, one ``<tr>`` per file with
+  ``indexcolname`` and ``indexcolsize`` cells, sizes human-readable (``532M``):
+  pyalanysis/pyalanysis ``tests/viirsdnb_utils.py``. Parsed with an HTML parser, never
+  line by line.
+- Login (since 2025): Keycloak realm ``eog`` at ``eogauth-new.mines.edu`` (ADB
+  fishing-toolkit ``backend/utils/auth.py``; StonerYan's EOG downloader), password
+  grant with the account's own client id and secret, issued by EOG on request; tokens
+  last 5 minutes (several downloaders refresh at 4). The former public client
+  ``eogdata_oidc`` is reported retired; Keycloak answers an unknown client with ``401
+  invalid_client``. Without a valid token every data path, listings included, answers
+  302 to ``/realms/eog/protocol/openid-connect/auth`` (client ``eogdata-new-apache``),
+  whose login page answers 200.
+- Grid: pixel centres on multiples of 15", so every tile's corner is half a pixel
+  north-west of its nominal corner; 75N..65S.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import requests
+from bs4 import BeautifulSoup
+
+from .. import archive
+from ..auth import PasswordGrantSession, StaticTokenSession
+from ..errors import CorruptFileError, LoginError, MissingFileError, UserError
+from ..grid import Lattice, TileSet
+from ..http import make_session
+from ..months import compact, month_bounds, month_index
+from ..tiffrows import StreamedTiff
+from . import KINDS, Band, Source, env_or
+
+log = logging.getLogger(__name__)
+
+NAME = "eog"
+BASE_URL = "https://eogdata.mines.edu/nighttime_light/monthly/v10"
+TOKEN_URL = "https://eogauth-new.mines.edu/realms/eog/protocol/openid-connect/token"
+# The public client EOG published for scripts until 2025 (reported retired since).
+PUBLIC_CLIENT = ("eogdata_oidc", "2677ad81-521b-4869-8480-6d05b9e57d48")
+PRODUCTS = {"vcmcfg": "2012-04", "vcmslcfg": "2014-01"}
+SATELLITES = {"npp": "", "j01": "NOAA-20/"}  # satellite -> folder inside the month's folder
+NORTH, SOUTH = 75.0, -65.0  # latitude coverage of the composites
+TILE_NAMES = (("75N180W", "75N060W", "75N060E"), ("00N180W", "00N060W", "00N060E"))
+TILE_IDS = tuple(t for row in TILE_NAMES for t in row)
+FILE_RE = re.compile(
+    r"^SVDNB_(?P<satellite>npp|j01)_(?P<start>\d{8})-(?P<end>\d{8})_(?P<tile>"
+    + "|".join(TILE_IDS)
+    + r")_(?P<product>vcmcfg|vcmslcfg)_v10_c(?P<stamp>\d{12,14})\.tgz$"
+)
+MEMBER_KINDS = {
+    "radiance": re.compile(r"(^|[._/])avg_rade9h?\.tif$"),
+    "coverage": re.compile(r"(^|[._/])cf_cvg\.tif$"),
+}
+LOGIN_PATHS = ("/protocol/openid-connect/auth", "/login-actions/")
+CREDENTIALS = ("EOG_USERNAME", "EOG_PASSWORD", "EOG_CLIENT_ID", "EOG_CLIENT_SECRET", "EOG_TOKEN")
+_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)([KMGTP]?)$")
+
+
+def lattice(pixel: float) -> Lattice:
+    """The global lattice: pixel centres on multiples of ``pixel``, so every tile's
+    corner lies half a pixel north-west of its nominal corner (75N180W starts at
+    -180 - p/2, 75 + p/2)."""
+    return Lattice(
+        pixel=pixel,
+        west=-180.0 - pixel / 2,
+        north=NORTH + pixel / 2,
+        rows=round((NORTH - SOUTH) / pixel),
+        cols=round(360.0 / pixel),
+    )
+
+
+def tileset(pixel: float) -> TileSet:
+    """Six tiles: 120 degrees wide, 75N..0 and 0..65S."""
+    return TileSet(
+        lattice=lattice(pixel),
+        row_edges=(0, round(NORTH / pixel), round((NORTH - SOUTH) / pixel)),
+        col_edges=tuple(round(x / pixel) for x in (0, 120, 240, 360)),
+        names=TILE_NAMES,
+    )
+
+
+def stamp_time(stamp: str) -> dt.datetime:
+    """When a creation stamp says the file was made (12, 13 or 14 digits)."""
+    if len(stamp) == 13:  # YYYYDDDhhmmss: c2015006171539
+        return dt.datetime.strptime(stamp, "%Y%j%H%M%S")
+    if len(stamp) == 14:
+        return dt.datetime.strptime(stamp, "%Y%m%d%H%M%S")
+    return dt.datetime.strptime(stamp, "%Y%m%d%H%M")
+
+
+def member_kind(name: str) -> str | None:
+    for kind, rx in MEMBER_KINDS.items():
+        if rx.search(name):
+            return kind
+    return None
+
+
+def parse_size(text: str) -> int | None:
+    """Apache's human-readable size (``532M``, ``1.1G``, ``45K``, ``512``; ``-``: none)."""
+    m = _SIZE_RE.match(text.strip())
+    if not m:
+        return None
+    scale = 1024 ** "_KMGTP".index(m[2] or "_")
+    return int(float(m[1]) * scale)
+
+
+class NotAListing(Exception):
+    pass
+
+
+def parse_listing(html: str) -> list[tuple[str, int | None]]:
+    """(name, approximate size in bytes or None) of each entry of a directory index.
+
+    Reads Apache's autoindex, with or without the Apaxy theme (a table whose rows
+    have ``indexcolname``/``indexcolsize`` cells), and plain ``<pre>`` indexes
+    (nginx, Apache's default), whatever the line layout. Folders end with ``/``.
+    Raises :class:`NotAListing` for any other page (a login page, say).
+    """
+    soup = BeautifulSoup(html, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    heading = soup.find(["h1", "h2"])
+    if not (title.startswith("Index of") or (heading and "Index of" in heading.get_text())):
+        raise NotAListing(title or "(untitled page)")
+    entries: list[tuple[str, int | None]] = []
+    cells = soup.select("td.indexcolname")
+    if cells:
+        for cell in cells:
+            link = cell.find("a", href=True)
+            row = cell.find_parent("tr")
+            size_cell = row.select_one("td.indexcolsize") if row else None
+            size = parse_size(size_cell.get_text(strip=True)) if size_cell else None
+            if link is not None:
+                entries.append((link["href"], size))
+    else:
+        for link in soup.find_all("a", href=True):
+            tail = link.next_sibling
+            text = tail if isinstance(tail, str) else ""
+            size = parse_size(text.split()[-1]) if text.split() else None
+            entries.append((link["href"], size))
+    out = []
+    for href, size in entries:
+        if href.startswith(("?", "#", "/")) or "://" in href or href in ("../", "./"):
+            continue  # sort links, icons, parent folder, other sites
+        name = unquote(href.split("?")[0].split("#")[0])
+        if "/" in name.rstrip("/"):
+            continue
+        out.append((name, None if name.endswith("/") else size))
+    return out
+
+
+class EOG(Source):
+    name = NAME
+    label = "EOG VIIRS DNB monthly composites v10"
+    resource = "downloads"
+    signature = b"\x1f\x8b"  # gzip
+    credentials = CREDENTIALS
+
+    def __init__(self, config: Mapping):
+        super().__init__(config)
+        src = config["source"]
+        self.base_url = src["base_url"].rstrip("/") + "/"
+        self.product = src["product"]
+        self.pixel = src["pixel_arcsec"] / 3600.0
+        self.token_url = src["auth"]["token_url"]
+
+    @property
+    def tiles(self) -> TileSet:
+        return tileset(self.pixel)
+
+    @property
+    def first_month(self) -> str:
+        return PRODUCTS[self.product]
+
+    def product_label(self) -> str:
+        return f"EOG product {self.product}"
+
+    def provenance(self) -> dict:
+        return {"source": NAME, "label": self.label, "product": self.product}
+
+    # ------------------------------------------------------------------ login
+
+    def session(self, env: Mapping[str, str] | None = None) -> requests.Session:
+        env = env_or(env)
+        token = env.get("EOG_TOKEN", "").strip()
+        if token:
+            s = StaticTokenSession(
+                token,
+                refused_message=(
+                    "EOG login failed: EOG refused EOG_TOKEN (its tokens last 5 minutes, so it "
+                    "has probably expired); unset EOG_TOKEN and set EOG_USERNAME, EOG_PASSWORD, "
+                    "EOG_CLIENT_ID and EOG_CLIENT_SECRET instead, so that tokens are renewed."
+                ),
+                expired_message=(
+                    "EOG login failed: EOG_TOKEN expired at {when} (EOG's tokens last 5 "
+                    "minutes); unset it and set EOG_USERNAME, EOG_PASSWORD, EOG_CLIENT_ID and "
+                    "EOG_CLIENT_SECRET instead, so that tokens are renewed."
+                ),
+            )
+            return make_session(s)
+        user, password = env.get("EOG_USERNAME", ""), env.get("EOG_PASSWORD", "")
+        client_id, secret = env.get("EOG_CLIENT_ID", ""), env.get("EOG_CLIENT_SECRET", "")
+        if not (user and password):
+            raise LoginError(
+                "EOG login failed: no credentials; set EOG_USERNAME, EOG_PASSWORD, "
+                "EOG_CLIENT_ID and EOG_CLIENT_SECRET in the environment (or EOG_TOKEN for a "
+                "token you got yourself). See 'Login' in config/README.md."
+            )
+        if client_id and not secret:
+            raise LoginError(
+                "EOG login failed: EOG_CLIENT_ID is set but EOG_CLIENT_SECRET is not; set both "
+                "(EOG sends them together when it registers your account for scripted access)."
+            )
+        if not client_id:  # what EOG documented before 2025; refused now, and explained
+            client_id, secret = PUBLIC_CLIENT
+        s = PasswordGrantSession(
+            self.token_url, client_id, secret, user, password, explain=self._explainer(client_id)
+        )
+        return make_session(s)
+
+    def _explainer(self, client_id: str):
+        public = client_id == PUBLIC_CLIENT[0]
+
+        def explain(error: str, description: str) -> str:
+            why = f" ({error}: {description})" if description else f" ({error})"
+            if error in ("invalid_client", "unauthorized_client") and public:
+                return (
+                    "EOG login failed: EOG no longer accepts the public client: set "
+                    "EOG_CLIENT_ID and EOG_CLIENT_SECRET (ask EOG for your account's client "
+                    "credentials, see config/README.md)"
+                )
+            if error == "invalid_client":
+                return (
+                    f"EOG login failed: EOG does not know the client EOG_CLIENT_ID={client_id} "
+                    f"or its secret{why}; check EOG_CLIENT_ID and EOG_CLIENT_SECRET (your "
+                    "account's own, issued by EOG)."
+                )
+            if error == "unauthorized_client":
+                return (
+                    f"EOG login failed: EOG refused the secret of client {client_id}{why}; "
+                    "check EOG_CLIENT_SECRET."
+                )
+            if error == "invalid_grant":
+                return (
+                    f"EOG login failed: EOG rejected the username or password{why}; check "
+                    "EOG_USERNAME and EOG_PASSWORD."
+                )
+            if error == "unreachable":
+                return (
+                    f"EOG login failed: the token endpoint could not be reached ({description}); "
+                    "check source.auth.token_url and the network."
+                )
+            return (
+                f"EOG login failed at {self.token_url}{why}; check source.auth.token_url and "
+                "your EOG credentials."
+            )
+
+        return explain
+
+    def is_login_page(self, response: requests.Response) -> bool:
+        """A redirect to EOG's Keycloak login (on any hop), or its login form itself."""
+        for r in (*response.history, response):
+            loc = r.headers.get("Location", "") if r.is_redirect else ""
+            if any(p in urlsplit(urljoin(r.url, loc)).path for p in LOGIN_PATHS if loc):
+                return True
+        if any(p in urlsplit(response.url).path for p in LOGIN_PATHS):
+            return True
+        ctype = response.headers.get("Content-Type", "").lower()
+        return "text/html" in ctype and response.ok and _looks_like_login(response)
+
+    # ------------------------------------------------------------------ listings
+
+    def month_urls(self, month: str) -> dict[str, str]:
+        """The month's folder for each satellite (Suomi NPP first)."""
+        ym = compact(month)
+        return {
+            sat: f"{self.base_url}{ym[:4]}/{ym}/{folder}{self.product}/"
+            for sat, folder in SATELLITES.items()
+        }
+
+    def listing(self, session: requests.Session, url: str) -> list[tuple[str, int | None]] | None:
+        """Entries of a folder; None if it does not exist (404)."""
+        text = self.fetch_listing(session, url, "source.base_url")
+        if text is None:
+            return None
+        try:
+            return parse_listing(text)
+        except NotAListing as exc:
+            raise UserError(
+                f"{url} did not answer with a directory listing (a page titled {exc}); check "
+                "source.base_url."
+            ) from None
+
+    def list_month(self, session: requests.Session, month: str, needed: list[str]) -> dict:
+        start, end = month_bounds(month)
+        start, end = start.replace("-", ""), end.replace("-", "")
+        tried = []
+        for satellite, url in self.month_urls(month).items():
+            entries = self.listing(session, url) or []
+            tried.append(url)
+            found = self._newest_per_tile(month, entries, satellite, start, end)
+            if found:
+                break
+        else:
+            raise MissingFileError(
+                f"{month}: no {self.product} tiles are listed at {' or '.join(tried)}; the month "
+                "may not be published yet: end the month range earlier or try again later."
+            )
+        missing = [t for t in needed if t not in found]
+        if missing:
+            raise MissingFileError(
+                f"{month}: tile(s) {', '.join(missing)} of product {self.product} are not listed "
+                f"at {url}; the month may not be complete yet: end the month range earlier or "
+                "try again later."
+            )
+        files = []
+        for t in TILE_IDS:
+            if t in needed:
+                name, size, stamp = found[t]
+                files.append(
+                    {
+                        "tile": t,
+                        "name": name,
+                        "url": urljoin(url, name),
+                        "stamp": stamp,
+                        "size": size,
+                        "satellite": satellite,
+                    }
+                )
+        return {
+            "source": NAME,
+            "month": month,
+            "product": self.product,
+            "satellite": satellite,
+            "listing_url": url,
+            "files": files,
+            "tiles_not_needed": sorted(t for t in found if t not in needed),
+            "tiles_absent": [],
+        }
+
+    def _newest_per_tile(self, month, entries, satellite, start, end) -> dict:
+        found: dict[str, tuple[str, int | None, str]] = {}
+        for name, size in entries:
+            m = FILE_RE.match(name)
+            if not m or m["satellite"] != satellite or m["product"] != self.product:
+                continue
+            if (m["start"], m["end"]) != (start, end):
+                continue
+            tile, stamp = m["tile"], m["stamp"]
+            prev = found.get(tile)
+            if prev is not None and prev[2] != stamp:
+                older, newer = sorted((prev[2], stamp), key=stamp_time)
+                log.warning(
+                    "%s: tile %s is listed twice (stamps %s and %s); using the newer %s",
+                    month,
+                    tile,
+                    older,
+                    newer,
+                    newer,
+                )
+            if prev is None or stamp_time(stamp) > stamp_time(prev[2]):
+                found[tile] = (name, size, stamp)
+        return found
+
+    def latest_month(
+        self, session: requests.Session, needed: list[str], first: str
+    ) -> tuple[str, list[str]]:
+        years = sorted(
+            n.rstrip("/")
+            for n, _ in (self.listing(session, self.base_url) or [])
+            if re.fullmatch(r"\d{4}/", n)
+        )
+        skipped: list[str] = []
+        for year in reversed(years):
+            listed = self.listing(session, f"{self.base_url}{year}/") or []
+            months = sorted(n.rstrip("/") for n, _ in listed if re.fullmatch(rf"{year}\d\d/", n))
+            for ym in reversed(months):
+                month = f"{ym[:4]}-{ym[4:]}"
+                if month_index(month) < month_index(max(first, self.first_month)):
+                    break
+                try:
+                    self.list_month(session, month, needed)
+                    return month, skipped
+                except MissingFileError as exc:
+                    skipped.append(f"skipped {month}: {str(exc).split('; ')[0]}")
+                if len(skipped) >= 12:
+                    break
+        raise UserError(
+            f"no month of product {self.product} from {first} on has every tile the zones need "
+            f"listed under {self.base_url}; " + ("; ".join(skipped[:3]) or "nothing is listed")
+        )
+
+    # ------------------------------------------------------------------ files
+
+    def tile_of(self, file_name: str) -> str:
+        m = FILE_RE.match(Path(file_name).name)
+        if not m:
+            raise ValueError(f"{file_name} is not an EOG monthly tile archive name")
+        return m["tile"]
+
+    def verify(self, path: Path) -> None:
+        kinds = {member_kind(name) for name in archive.verify(path)}
+        lacking = [k for k in KINDS if k not in kinds]
+        if lacking:
+            names = {"radiance": "avg_rade9h.tif (or avg_rade9.tif)", "coverage": "cf_cvg.tif"}
+            raise CorruptFileError(
+                f"{Path(path).name} holds no {' or '.join(names[k] for k in lacking)}; delete it "
+                "and run again to download it anew."
+            )
+
+    def bands(self, path: Path, kinds=KINDS, scratch: Path | None = None) -> Iterator[Band]:
+        """The archive's bands, read from its stream (see :mod:`sezlights.tiffrows`)."""
+        path = Path(path)
+        expected = self.tiles.window(self.tile_of(path.name))
+        seen = set()
+        for member in archive.members(path):
+            kind = member_kind(member.name)
+            if kind not in kinds or kind in seen:
+                continue
+            label = f"{path.name} ({Path(member.name).name})"
+            with StreamedTiff(member.file, member.size, label, scratch) as tif:
+                window = self.tiles.lattice.offset_of(tif.transform, tif.shape, label)
+                if window != expected:
+                    raise UserError(
+                        f"{label}: it covers pixels {window} of the grid, not those of tile "
+                        f"{self.tile_of(path.name)}; it is not the tile its name says."
+                    )
+                seen.add(kind)
+                yield Band(kind, window, tif.rows)
+        lacking = [k for k in kinds if k not in seen]
+        if lacking:
+            raise CorruptFileError(
+                f"{path.name} holds no {'/'.join(lacking)} band; delete it and run again to "
+                "download it anew."
+            )
+
+
+def _looks_like_login(response: requests.Response) -> bool:
+    low = response.text[:20000].lower()
+    return "kc-form-login" in low or "<title>sign in" in low or "<title>log in" in low
