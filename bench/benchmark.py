@@ -1027,8 +1027,11 @@ def declared_mem_mb(work: Path, source: str = "eog") -> dict:
     fn = resource_functions(work)
     w = SimpleNamespace(source=source)
 
-    def size_mb(*paths):
-        return sum((work / p).stat().st_size for p in paths) / MB
+    def files(*paths):  # the rule's input as Snakemake hands it: the files, and their size
+        class Input(list):
+            size_mb = sum((work / p).stat().st_size for p in paths) / MB
+
+        return Input(str(work / p) for p in paths)
 
     profile = yaml.safe_load((work / "profiles/laptop/config.yaml").read_text())
     default = next(
@@ -1044,15 +1047,9 @@ def declared_mem_mb(work: Path, source: str = "eog") -> dict:
             w, SimpleNamespace(index_summary=str(work / f"resources/index/{source}.json")), 1
         ),
         "map_zones_latest_month": fn["maps_mem_mb"](w, SimpleNamespace(shown=str(work / shown)), 1),
-        "plot_zone_timeseries": fn["table_mem_mb"](
-            w, SimpleNamespace(size_mb=size_mb(table_in, shown)), 1
-        ),
-        "tabulate_zonal_stats": fn["table_mem_mb"](
-            w, SimpleNamespace(size_mb=size_mb(table_in)), 1
-        ),
-        "plot_all_zones_overview": fn["table_mem_mb"](
-            w, SimpleNamespace(size_mb=size_mb(table_in)), 1
-        ),
+        "plot_zone_timeseries": fn["table_mem_mb"](w, files(table_in, shown), 1),
+        "tabulate_zonal_stats": fn["table_mem_mb"](w, files(table_in), 1),
+        "plot_all_zones_overview": fn["table_mem_mb"](w, files(table_in), 1),
         "combine_zone_stats": default,
         "prepare_zones": default,
         "choose_report_zones": default,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -45,3 +46,17 @@ def laads_server(laads_tree, tmp_path_factory):
     with LAADSServer(root, token=EARTHDATA_TOKEN) as srv:
         srv.tree = root
         yield srv
+
+
+@pytest.fixture
+def step_logging():
+    """Put the root logger back as it was after a script's run_step set it up."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for h in root.handlers:
+        if h not in handlers:
+            h.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.captureWarnings(False)

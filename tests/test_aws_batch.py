@@ -20,12 +20,14 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
+import geopandas as gpd
 import pytest
 import yaml
 from botocore.stub import ANY, Stubber
@@ -43,6 +45,8 @@ from helpers import (
 )
 from s3server import S3Server
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
+
+from sezlights.zones import fingerprint
 
 pytestmark = pytest.mark.workflow
 
@@ -178,6 +182,35 @@ def test_job_definition_the_plugin_builds_from_the_profile():
         stub.assert_no_pending_responses()
 
 
+@pytest.mark.parametrize(
+    "installed, applied", [("0.3.0", True), ("0.3.6", True), ("0.4.0", False), ("1.2.0", False)]
+)
+def test_the_s3_workaround_applies_only_to_the_versions_it_was_checked_with(
+    monkeypatch, installed, applied
+):
+    import importlib.metadata
+
+    from snakemake_storage_plugin_s3 import StorageObject
+
+    monkeypatch.setattr(StorageObject, "is_dir", StorageObject.is_dir)  # put back afterwards
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: installed)
+    warned: list[str] = []
+    smk = REPO / "workflow/rules/storage_s3.smk"
+    names = {
+        "workflow": SimpleNamespace(
+            storage_settings=SimpleNamespace(default_storage_provider="s3")
+        ),
+        "logger": SimpleNamespace(warning=warned.append),
+    }
+    exec(compile(smk.read_text(), str(smk), "exec"), names)
+    assert getattr(StorageObject.is_dir, "rechecks", False) is applied
+    if applied:
+        assert warned == []
+    else:
+        assert len(warned) == 1 and f"snakemake-storage-plugin-s3 {installed}: " in warned[0]
+        assert "is not applied" in warned[0]
+
+
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory):
     srv = S3Server(tmp_path_factory.mktemp("moto") / "moto_server.log")
@@ -258,7 +291,17 @@ def test_run_on_batch_stand_in_matches_laptop_run(eog_server, s3_server, tmp_pat
     set_months(ref, "2019-04", "2019-04")
     snakemake(ref)
 
-    work = workflow_dir(tmp_path / "main", tile_server, mosaic={"keep": True})
+    # the user's zones file is their own: outside the clone and untracked (given relative to
+    # it here, so that it is not where the stand-in runs the jobs either: jobs run on this
+    # machine). Snakemake ships only what git tracks (below 10 MB) to the jobs, so no Batch
+    # job has it: only the main process may read it (its fingerprint reaches the jobs as a
+    # value)
+    own = tmp_path / "main" / "my-zones" / "sez.gpkg"
+    own.parent.mkdir(parents=True)
+    gpd.read_file(REPO / "config/zones/demo_zones.geojson").to_file(own)
+    zones = {"path": "../my-zones/sez.gpkg"}
+    work = workflow_dir(tmp_path / "main", tile_server, mosaic={"keep": True}, zones=zones)
+    shutil.rmtree(work / "config/zones")
     set_months(work, "2019-04", "latest")  # jobs must get the month the main process found
     # run from a git work tree, as from a clone: Snakemake ships the files git tracks
     # (plus rules, scripts, envs, config files) to the jobs through the bucket
@@ -313,6 +356,8 @@ def test_run_on_batch_stand_in_matches_laptop_run(eog_server, s3_server, tmp_pat
         assert words[words.index("--shared-fs-usage") + 1] == "none"
         env = {e["name"]: e["value"] for e in props["environment"]}
         assert env["SEZLIGHTS_LATEST_MONTH"] == "2019-04"
+        # the zones' identity, which only the main process could work out
+        assert env["SEZLIGHTS_ZONES_FINGERPRINT"] == fingerprint(own)
         # no login travels to Batch, and the job role, not the job definition, carries AWS
         # credentials
         assert not any(k.startswith(("EOG_", "EARTHDATA")) for k in env), env
@@ -320,6 +365,8 @@ def test_run_on_batch_stand_in_matches_laptop_run(eog_server, s3_server, tmp_pat
         assert PASSWORD not in str(d) and CLIENT_SECRET not in str(d)
     for job in batch.jobs.values():
         assert job["request"]["jobQueue"] == QUEUE
+        # the zones file never reached a job: the jobs ran without it
+        assert not list(job["dir"].rglob("sez.gpkg"))
         # the job unpacked the workflow's files from the bucket; the sezlights package comes
         # installed in the image (here: this virtualenv), not from a PYTHONPATH patch
         assert (job["dir"] / "workflow/Snakefile").exists()

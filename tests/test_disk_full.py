@@ -13,23 +13,25 @@ with 18 tracebacks. Two real out-of-space conditions, no mocks:
 
 The jobs' glue (:func:`sezlights.job.run_step`) is driven with a minimal stand-in for
 Snakemake's ``snakemake`` object (``log`` and ``rule``), and the whole thing once more
-through Snakemake and the console.
+through Snakemake and the console. Besides downloads, the steps that know what they
+will write say so (:mod:`sezlights.disk`): a GeoTIFF band unpacked to disk (the
+member's size), a mosaic (rows x columns x 4 bytes per band).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from helpers import SOURCES, last_line, make_site, snakemake, workflow_dir
 
-from sezlights import job
+from sezlights import disk
 from sezlights.errors import DiskFullError
 
 SMALL = 64 * 1024  # bytes of the small tmpfs
@@ -81,24 +83,10 @@ def small_disk():
             subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
-@pytest.fixture
-def step_logging():
-    """Put the root logger back as it was after run_step reconfigured it."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    for h in root.handlers:
-        if h not in handlers:
-            h.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.captureWarnings(False)
-
-
 def disk_message(path, free: int, need: int) -> str:
     return (
-        f"out of disk space writing {path} ({job.human_bytes(free)} free there; this step "
-        f"needs about {job.human_bytes(need)}): {REMEDY}"
+        f"out of disk space writing {path} ({disk.human_bytes(free)} free there; this step "
+        f"needs about {disk.human_bytes(need)}): {REMEDY}"
     )
 
 
@@ -127,7 +115,7 @@ def test_a_disk_that_fills_up_mid_write_names_the_file(site, dev_full, tmp_path)
     free = shutil.disk_usage(tmp_path).free
     text = str(exc.value)
     assert text.startswith(f"out of disk space writing {part} (")
-    assert text.endswith(f"free there; this step needs about {job.human_bytes(size)}): {REMEDY}")
+    assert text.endswith(f"free there; this step needs about {disk.human_bytes(size)}): {REMEDY}")
     # the free space of the folder's disk (not of /dev/full's), as rounded in the message
     assert abs(free - _free_in(text)) <= 0.01 * free
     assert not (tmp_path / site.file).exists()
@@ -163,7 +151,7 @@ def test_a_download_job_ends_with_one_line(site, dev_full, tmp_path, step_loggin
     last = text.splitlines()[-1]
     size = site.real.stat().st_size
     assert last.startswith(f"ERROR out of disk space writing {part} (")
-    assert f"; this step needs about {job.human_bytes(size)}): {REMEDY}" in last
+    assert f"; this step needs about {disk.human_bytes(size)}): {REMEDY}" in last
     assert "Traceback" not in text and "a bug" not in text
     assert not Path(f"{log}.progress").exists()
 
@@ -177,7 +165,7 @@ def test_any_step_out_of_space_names_what_it_writes(small_disk, tmp_path, step_l
     log = tmp_path / "logs" / "step.log"
 
     def step():
-        job.expect_disk(out, 1_000_000)
+        disk.expect_disk(out, 1_000_000)
         with open(out, "wb") as f:
             f.write(bytes(1_000_000))
 
@@ -205,6 +193,87 @@ def test_a_step_that_noted_nothing_names_its_output(small_disk, tmp_path, step_l
         run_step(snake, step)
     last = log.read_text().splitlines()[-1]
     assert last == f"ERROR out of disk space writing {out} (0 B free there): {REMEDY}"
+
+
+# ---------------------------------------------------------------- other steps
+
+
+def test_the_library_does_not_import_the_script_glue():
+    code = (
+        "import sys, sezlights.download, sezlights.mosaic, sezlights.tiffrows; "
+        "print('sezlights.job' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_band_unpacked_to_disk_says_it_needs_the_members_size(small_disk, tmp_path):
+    """A GeoTIFF member that cannot be read from the stream (tiled, compressed) is unpacked
+    to the scratch folder: on a disk with less room than the member, the message says
+    how much the step needs there."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from sezlights.tiffrows import StreamedTiff
+
+    member = tmp_path / "avg_rade9h.tif"
+    values = np.random.default_rng(1).random((256, 256), dtype=np.float32)  # incompressible
+    profile = dict(driver="GTiff", width=256, height=256, count=1, dtype="float32")
+    profile.update(crs="EPSG:4326", transform=from_origin(0, 10, 0.1, 0.1))
+    with rasterio.open(member, "w", tiled=True, compress="deflate", **profile) as dst:
+        dst.write(values, 1)
+    size = member.stat().st_size
+    assert size > SMALL
+    scratch = small_disk(tmp_path / "small") / "scratch"
+    with open(member, "rb") as f, pytest.raises(DiskFullError) as exc:
+        StreamedTiff(f, size, "tile.tgz (avg_rade9h.tif)", scratch)
+    assert str(exc.value) == disk_message(scratch, SMALL, size)
+    assert not list(scratch.glob(".gather-*"))  # nothing left behind
+
+
+@pytest.fixture
+def mosaic_step(eog_tree, step_logging):
+    """``run(out, scratch)``: mosaic_month's step on one synthetic EOG tile; returns the
+    log's last line and the mosaic's size in pixels."""
+    from helpers import PIXEL_ARCSEC, SERVER_PATH, make_config
+
+    from sezlights import sources
+    from sezlights.job import run_step
+    from sezlights.mosaic import build_mosaic
+
+    src = sources.get("eog", make_config(source={"name": "eog", "pixel_arcsec": PIXEL_ARCSEC}))
+    archive = next((eog_tree / SERVER_PATH / "2019/201901/vcmcfg").glob("*_75N060W_*"))
+    west, south, east, north = src.tiles.lattice.window_bounds(src.tiles.window("75N060W"))
+    bounds = (west + 1, south + 1, east - 1, north - 1)
+    win = src.tiles.lattice.window_for_bounds(bounds, pad=1)
+
+    def run(out: Path, scratch: Path, log: Path):
+        band = {k: out / f"{k}.tif" for k in ("radiance", "coverage")}
+        snake = SimpleNamespace(log=[str(log)], rule="mosaic_month", output=[str(band["radiance"])])
+        with pytest.raises(SystemExit) as exc:
+            run_step(snake, lambda: build_mosaic([archive], src, bounds, band, True, scratch))
+        assert exc.value.code == 1
+        text = log.read_text()
+        assert "Traceback" not in text and "a bug" not in text
+        return text.splitlines()[-1], int(win.height) * int(win.width)
+
+    return run
+
+
+def test_a_mosaic_out_of_space_says_how_much_it_needs(small_disk, tmp_path, mosaic_step):
+    # GDAL says only "Write failed": the step knows it was the disk, and its size
+    small = small_disk(tmp_path / "small")
+    last, pixels = mosaic_step(tmp_path / "mosaic", small / "scratch", tmp_path / "a.log")
+    m = re.fullmatch(r"ERROR out of disk space writing (\S+) \((.+) free there; (.+)", last)
+    assert m and Path(m[1]).parent == small / "scratch", last
+    assert m[3] == f"this step needs about {disk.human_bytes(pixels * 4 * 2)}): {REMEDY}"
+    # room to stitch, none for the Cloud-Optimized GeoTIFF: one band's worth, where it goes
+    last, pixels = mosaic_step(small / "mosaic", tmp_path / "scratch", tmp_path / "b.log")
+    m = re.fullmatch(r"ERROR out of disk space writing (\S+) \((.+) free there; (.+)", last)
+    assert m and Path(m[1]).parent == small / "mosaic", last
+    assert m[3] == f"this step needs about {disk.human_bytes(pixels * 4)}): {REMEDY}"
+    assert not list((small / "mosaic").glob("*.tif"))  # nothing that looks complete
 
 
 # ---------------------------------------------------------------- through Snakemake
@@ -237,9 +306,9 @@ def test_a_full_disk_in_a_run_is_one_line(eog_server, tmp_path, request, how):
     )
     assert m, line
     name = m[1]
-    assert f"; this step needs about {job.human_bytes(sizes[name])}): {REMEDY}" in line
+    assert f"; this step needs about {disk.human_bytes(sizes[name])}): {REMEDY}" in line
     if how == "tmpfs":
-        assert f"({job.human_bytes(SMALL)} free there;" in line
+        assert f"({disk.human_bytes(SMALL)} free there;" in line
     log = work / f"logs/download/eog/2019-01/{name}.log"
     assert log.read_text().splitlines()[-1] == "ERROR " + line[len("error: ") :]
     assert not (files / name).exists()  # nothing that looks complete

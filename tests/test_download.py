@@ -22,6 +22,7 @@ import pytest
 from helpers import SERVER_PATH, SOURCES, Site, make_config, make_site
 
 from sezlights import archive, sources
+from sezlights.auth import PasswordGrantSession
 from sezlights.errors import CorruptFileError, DownloadError, LoginError, MissingFileError
 from sezlights.standin.httpserver import BROKEN
 
@@ -123,6 +124,24 @@ def test_a_login_page_after_a_fresh_token_is_one_login_error(eog_site, folder, f
         site.fetch(folder)
     assert len(site.statuses()) == 2  # the first try and the one with the renewed token
     assert site.server.grants == ["password", "refresh_token"]
+    assert not list(folder.iterdir())
+
+
+def test_a_renewal_the_token_endpoint_keeps_failing_says_what_it_answered(
+    eog_site, folder, monkeypatch
+):
+    """The file answers 401, and Keycloak answers every token request with 503: a few
+    tries, then one line that says so (not "check the network"), nothing written."""
+    monkeypatch.setattr(PasswordGrantSession, "retry_backoff", 0.01, raising=False)
+    site = eog_site
+    site.server.add_faults(site.file, "401")
+    site.server.token_faults(*["503"] * 10)
+    with pytest.raises(LoginError) as exc:
+        site.fetch(folder)
+    text = str(exc.value)
+    assert "token endpoint gave no token" in text and "HTTP 503 Service Unavailable 4 times" in text
+    assert "network" not in text and len(text.splitlines()) == 1 and site.token not in text
+    assert site.statuses() == [401]
     assert not list(folder.iterdir())
 
 

@@ -51,6 +51,25 @@ def test_stalled_server_times_out_and_resumes(site, tmp_path):
     assert took < 4, f"a 1 s read timeout should end the stalled try quickly, took {took:.1f}s"
 
 
+def test_a_stalled_token_endpoint_during_a_download_times_out_and_the_file_arrives(
+    request, tmp_path
+):
+    """The file answers 401, so the download renews its token, and the token endpoint
+    never answers the refresh: it is given up after download.timeout and tried again,
+    and the file arrives long before the stall would have ended."""
+    site = make_site(request, "eog", timeout=1)
+    site.server.stall_seconds = 12
+    site.server.add_faults(site.file, "401")
+    site.server.token_faults("hang")
+    start = time.monotonic()
+    site.fetch(tmp_path)
+    took = time.monotonic() - start
+    assert (tmp_path / site.file).read_bytes() == site.real.read_bytes()
+    assert site.statuses() == [401, 200]
+    assert site.server.grants == ["password", "refresh_token"]
+    assert took < 6, f"the renewal waited {took:.1f} s for a stalled token endpoint"
+
+
 def test_redirect_to_another_host_drops_the_token(site, tmp_path):
     with StandinServer(site.server.root) as mirror:  # a plain file server, no login
         site.server.redirect_base = f"http://{OTHER_HOST}:{mirror.port}"
@@ -98,7 +117,8 @@ def test_an_unpublished_month_names_its_url_and_absent_tiles_are_a_warning(bm, c
     url = f"{bm.server.url}/archive/allData/5200/VNP46A3/2019/121/"
     with pytest.raises(MissingFileError, match=f"2019-05: VNP46A3 .* is not published at {url}"):
         bm.src.list_month(bm.session, "2019-05", [bm.entry["tile"]])
-    # h28v07 is all ocean: LAADS has no file for it; its pixels count as not observed
+    # h28v07 (Thailand to Vietnam) is left out of the test tree: a tile a month's listing
+    # lacks is recorded and its pixels count as not observed
     m = bm.src.list_month(bm.session, "2019-01", [bm.entry["tile"], "h28v07"])
     assert [f["tile"] for f in m["files"]] == [bm.entry["tile"]]
     assert m["tiles_absent"] == ["h28v07"]

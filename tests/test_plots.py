@@ -93,11 +93,16 @@ def test_overview_counts_poorly_observed_by_quality_only():
     t = stats(["a", "b"], sources=("eog",))
     t.loc[t.month == "2019-02", "cf_cvg_mean"] = 0.1  # few observations but "ok"
     fig = plots.overview(t)
-    (line,) = fig.axes[2].get_lines()
+    line, area = fig.axes[2].get_lines()  # solid: the quality rule; dashed: the area
     share = dict(zip(MONTHS, line.get_ydata(), strict=True))
     assert share["2019-02"] == 0  # quality ok
     assert share["2019-06"] == 100  # partly_observed (share 0.3)
     assert share["2019-08"] == 100  # no_cloud_free
+    unobserved = dict(zip(MONTHS, area.get_ydata(), strict=True))
+    assert area.get_linestyle() == "--"
+    assert unobserved["2019-02"] == 0
+    assert unobserved["2019-06"] == pytest.approx(70)  # 1 - Σ pixels_observed / Σ pixels
+    assert unobserved["2019-08"] == pytest.approx(100)
     total = fig.axes[0].get_lines()[0].get_ydata()
     assert np.isnan(total[7])  # no zone observed: a gap, not 0
 
@@ -211,9 +216,47 @@ def test_source_scatter_compares_months_observed_by_both(tmp_path):
     assert sorted(pairs.month.unique()) == [MONTHS[i] for i in (1, 2, 3, 6, 8, 9, 11)]
     assert len(pairs) == 6 * 7
     r = np.corrcoef(np.log10(pairs.eog), np.log10(pairs.blackmarble))[0, 1]
+    rho = np.corrcoef(pairs.eog.rank(), pairs.blackmarble.rank())[0, 1]
     assert png_title(png) == (
-        f"EOG vs Black Marble mean radiance\nn = 42 zone-months, Pearson r of log10(mean) = {r:.3f}"
+        f"EOG vs Black Marble mean radiance\n"
+        f"Spearman ρ = {rho:.3f} over all 42 zone-months observed by both\n"
+        f"n = 42 zone-months, Pearson r of log10(mean) = {r:.3f} (both means > 0)"
     )
+
+
+def test_source_scatter_keeps_dark_zone_months_in_the_rank_correlation(tmp_path):
+    """Black Marble stores composites below 0.5 nW/cm²/sr as 0, so a dark zone's mean is
+    0 there: it cannot sit on log axes, but it is a pair both sources observed. The
+    Spearman rank correlation uses every pair, the Pearson of log10 only those with both
+    means > 0, and the title says how many each uses."""
+    t = stats([f"z{i}" for i in range(6)])
+    dark = t.zone_id.isin(["z0", "z1"]) & t["mean"].notna()
+    t.loc[dark & (t.source == "blackmarble"), ["mean", "sum", "median", "min", "max"]] = 0.0
+    t.loc[dark & (t.source == "eog") & (t.zone_id == "z0"), "mean"] = -0.02  # EOG's noise
+    png = plots.source_scatter(t, tmp_path / "scatter.png")
+    looks_drawn(png)
+    # the pairs, worked out here: both sources' rows with quality ok/partly_observed,
+    # observed share >= 0.5 and a mean; joined on zone and month
+    good = t[t.quality.isin(["ok", "partly_observed"]) & (t.observed_share >= 0.5)]
+    wide = good.pivot_table(index=["zone_id", "month"], columns="source", values="mean").dropna()
+    assert len(wide) == 42 and (wide.blackmarble == 0).sum() == 14
+    ranks = wide.rank()  # average ranks for ties: Spearman's rho is Pearson's r of ranks
+    rho = np.corrcoef(ranks.eog, ranks.blackmarble)[0, 1]
+    lit = wide[(wide.eog > 0) & (wide.blackmarble > 0)]
+    r = np.corrcoef(np.log10(lit.eog), np.log10(lit.blackmarble))[0, 1]
+    assert len(lit) == 28
+    assert png_title(png) == (
+        f"EOG vs Black Marble mean radiance\n"
+        f"Spearman ρ = {rho:.3f} over all 42 zone-months observed by both\n"
+        f"n = 28 zone-months, Pearson r of log10(mean) = {r:.3f} (both means > 0)"
+    )
+    # every zone-month dark in Black Marble: ranks still compare, nothing to draw
+    t.loc[(t.source == "blackmarble") & t["mean"].notna(), "mean"] = 0.0
+    png = plots.source_scatter(t, tmp_path / "dark.png")
+    assert png_title(png) == "EOG vs Black Marble mean radiance"
+    with Image.open(png) as im:
+        assert "over all 42 zone-months observed by both" in im.text["Description"]
+        assert "only 0 of them have both means > 0" in im.text["Description"]
 
 
 @pytest.mark.parametrize("case", ["one source", "too few pairs"])

@@ -469,13 +469,19 @@ def test_overview_poorly_observed_share_is_the_quality_column_rule():
     pd.testing.assert_series_equal(
         data["poorly_observed_share"], expected.reindex(data.index), check_names=False
     )
-    # and that is what the figure draws (in %), one line per source
+    # and that is what the figure draws (in %), one solid line per source; beside each,
+    # dashed, the share of the zones' area not observed
     fig = plots.overview(t)
-    lines = fig.axes[2].get_lines()
+    lines = [ln for ln in fig.axes[2].get_lines() if ln.get_linestyle() == "-"]
     assert [ln.get_label() for ln in lines] == ["EOG", "Black Marble"]
     for line, source in zip(lines, BOTH, strict=True):
         np.testing.assert_allclose(line.get_ydata(), expected.loc[source].to_numpy() * 100)
-    assert 'poorly observed: quality is not "ok"' in " ".join(
+    area = [ln for ln in fig.axes[2].get_lines() if ln.get_linestyle() == "--"]
+    by = t.groupby([t.source, t.month])
+    unobserved = 1 - by["pixels_observed"].sum() / by["pixels"].sum()
+    for line, source in zip(area, BOTH, strict=True):
+        np.testing.assert_allclose(line.get_ydata(), unobserved.loc[source].to_numpy() * 100)
+    assert 'zones poorly observed, quality not "ok"' in " ".join(
         txt.get_text() for txt in fig.axes[2].texts
     )
 

@@ -513,3 +513,90 @@ def test_pages_fit_in_the_data_url_chromium_accepts():
     assert f"Showing the first {n:,} of 20,000 rows." in page
     bigger = html_table(df, "Wide", max_bytes=None)
     assert len(datatables_rows(bigger)) == htmltable.MAX_ROWS
+
+
+# ------------------------------------------------------------------ every zone, at any size
+
+
+def big_stats(zones: int, months: int = 12) -> pd.DataFrame:
+    """A statistics table of ``zones`` zones x ``months`` months x both sources."""
+    rng = np.random.default_rng(7)
+    ids = [f"SEZ-{i:05d} {'Nord' if i % 2 else 'Süd'}" for i in range(zones)]
+    keys = pd.MultiIndex.from_product(
+        [ids, [f"2019-{m:02d}" for m in range(1, months + 1)], ["blackmarble", "eog"]],
+        names=["zone_id", "month", "source"],
+    ).to_frame(index=False)
+    n = len(keys)
+    df = pd.DataFrame({c: np.nan for c in table.COLUMNS}, index=range(n))
+    df[["zone_id", "month", "source"]] = keys
+    df["satellite"] = "npp"
+    df["area_km2"] = np.repeat(rng.uniform(0.1, 500, zones).round(3), months * 2)
+    df["observed_share"] = rng.uniform(0, 1, n).round(4)
+    df["mean"] = rng.lognormal(1, 1, n).astype(np.float32).astype(float)
+    df["sum"] = df["mean"] * rng.uniform(1, 1000, n)
+    df["quality"] = np.where(df["observed_share"] > 0.5, "ok", "partly_observed")
+    return df
+
+
+def test_every_zone_is_in_the_report_however_long_the_table():
+    """6,000 zones x 12 months x 2 sources = 144,000 rows, fifty times what a page holds:
+    the full table is not cut to its first rows (a search would miss the rest), and every
+    zone has its row in one of the pages of the table by zone, each page within the cap."""
+    from sezlights.perzone import per_zone
+
+    df = big_stats(6000)
+    page = html_table(df, "All zones and months", full_table="results/zonal_stats.csv",
+                      whole=True, note="Every zone has a row in the table by zone.")  # fmt: skip
+    assert len(page.encode()) < 10_000 and "dt_args" not in page
+    assert (
+        "The table's 144,000 rows are more than a page of the report holds. The full table is "
+        "<code>results/zonal_stats.csv</code>. Every zone has a row in the table by zone."
+    ) in page
+    zones = per_zone(df)
+    pages = htmltable.html_pages(zones, "Every zone", note="Each month is in the CSV.")
+    assert len(pages) > 1
+    seen = []
+    for i, (p, start, end) in enumerate(pages, 1):
+        assert len(p.encode()) <= htmltable.MAX_BYTES
+        rows = datatables_rows(p)
+        assert [r[0] for r in rows] == list(zones.zone_id[start:end])
+        assert f"Rows {start + 1:,} to {end:,} of 6,000 (page {i} of {len(pages)})." in p
+        assert "Showing the first" not in p
+        seen += rows
+    assert [r[0] for r in seen] == list(zones.zone_id) and len(set(zones.zone_id)) == 6000
+    # a zone's row: its months and means, per source
+    one = df[df.zone_id == "SEZ-04321 Nord"]
+    row = dict(zip(zones.columns, seen[4321], strict=True))
+    for source in ("eog", "blackmarble"):
+        months = one[one.source == source]
+        assert row[f"{source}_months"] == 12
+        assert row[f"{source}_months_ok"] == (months.quality == "ok").sum()
+        assert row[f"{source}_mean"] == pytest.approx(months["mean"].mean(), rel=1e-3)
+        assert row[f"{source}_sum"] == pytest.approx(months["sum"].mean(), rel=1e-3)
+        assert row[f"{source}_observed_share"] == pytest.approx(
+            months.observed_share.mean(), rel=1e-3
+        )
+
+
+def test_a_table_that_fits_is_shown_whole_and_in_one_page():
+    from sezlights.perzone import per_zone
+
+    df = stats({"eog": {"a": 10, "b": None}, "blackmarble": {"a": 5, "b": 7}},
+               sources=("eog", "blackmarble"))  # fmt: skip
+    page = html_table(df, "All", full_table="results/zonal_stats.csv", whole=True)
+    assert len(datatables_rows(page)) == len(df) and "12 rows, as in" in page
+    zones = per_zone(df)
+    assert list(zones.columns[:4]) == ["zone_id", "area_km2", "eog_months", "eog_months_ok"]
+    b = zones.set_index("zone_id").loc["b"]
+    assert b.eog_months == 3 and b.eog_months_ok == 0 and np.isnan(b.eog_mean)
+    assert b.blackmarble_months_ok == 3 and b.blackmarble_sum == 7
+    ((p, start, end),) = htmltable.html_pages(zones, "Every zone")
+    assert (start, end) == (0, 2) and "Rows " not in p
+    assert [r[0] for r in datatables_rows(p)] == ["a", "b"]
+
+
+def test_rows_that_fit_only_without_the_datatables_bundle_make_a_plain_table():
+    df = odd_table(200)
+    page = html_table(df, "Plain when it fits", max_bytes=150_000)  # the bundle is 975 KB
+    assert "dt_args" not in page and len(page.encode()) <= 150_000
+    assert len(parse(page).tables[0]) == 1 + 200

@@ -1,7 +1,7 @@
 """The stand-in services, over real HTTP: EOG + Keycloak, LAADS + Earthdata, and their files.
 
 Every check here is against a real socket on 127.0.0.1 (no mocks). What each behaviour
-is modelled on is in the modules' docstrings (research/eog.md, research/blackmarble.md).
+is modelled on is in the modules' docstrings (docs/evidence/eog.md, docs/evidence/blackmarble.md).
 """
 
 from __future__ import annotations
@@ -498,6 +498,67 @@ def test_token_endpoint_faults(eog):
     assert grant(eog).status_code == 200
 
 
+def test_token_endpoint_503_then_hang(eog):
+    """token_faults: a 503, then a request that is never answered (a stalled Keycloak)."""
+    eog.stall_seconds = 1.0
+    eog.token_faults("503", "hang")
+    assert grant(eog).status_code == 503
+    form = {"client_id": "my-client", "client_secret": "my-secret", "grant_type": "password",
+            "username": "alice", "password": "pw"}  # fmt: skip
+    start = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(eog.token_url, data=form, timeout=(2, 0.3))
+    assert time.monotonic() - start < 1.0
+    assert grant(eog).status_code == 200
+    token_path = urlsplit(eog.token_url).path
+    assert [s for m, p, s in eog.requests if p == token_path] == [503, BROKEN, 200]
+
+
+def test_token_responses_without_refresh_tokens(small_eog_tree):
+    with EOGServer(small_eog_tree, prefix=PREFIX, refresh_tokens=False) as srv:
+        body = grant(srv).json()
+        assert "refresh_token" not in body and "refresh_expires_in" not in body
+        assert body["expires_in"] == 300 and body["token_type"] == "Bearer"
+        (issued,) = srv.issued
+        assert issued.grant == "password" and issued.refresh_token is None
+        assert issued.access_token == body["access_token"]
+
+
+def test_a_login_realm_that_moved_answers_404(eog):
+    """mod_auth_openidc still names a realm Keycloak no longer has: 302, then 404."""
+    eog.login_realm = "eog-old"
+    r = requests.get(eog.origin + a_file(eog))  # requests follows the 302
+    assert [h.status_code for h in r.history] == [302]
+    assert urlsplit(r.history[0].headers["Location"]).path == (
+        "/realms/eog-old/protocol/openid-connect/auth"
+    )
+    assert r.status_code == 404 and r.json() == {"error": "Realm does not exist"}
+
+
+def test_issued_tokens_and_the_bearer_log(eog):
+    """What a test can check a run against: which token each data request carried, and
+    when and by which grant each token was issued (kept in memory only)."""
+    first = grant(eog).json()
+    auth = {"Authorization": f"Bearer {first['access_token']}"}
+    again = grant(
+        eog, grant_type="refresh_token", refresh_token=first["refresh_token"], username=None,
+        password=None,
+    ).json()  # fmt: skip
+    requests.get(f"{eog.url}/2019/", headers=auth)
+    requests.get(f"{eog.url}/2019/", allow_redirects=False)
+    assert [(m, p, t) for _, m, p, t in eog.bearer_log] == [
+        ("GET", f"{PREFIX}/2019/", first["access_token"]),
+        ("GET", f"{PREFIX}/2019/", None),
+    ]
+    one, two = eog.issued
+    assert (one.grant, two.grant) == ("password", "refresh_token") and one.at <= two.at
+    assert eog.issued_at(again["access_token"]) is two and eog.issued_at("forged") is None
+    assert set(eog.issued_secrets()) == {
+        first["access_token"], first["refresh_token"], again["access_token"],
+        again["refresh_token"],
+    }  # fmt: skip
+
+
 def raw_get(srv, path: str, auth: dict, timeout: float = 5.0):
     """GET over a bare socket: (socket, head bytes, first body bytes)."""
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
@@ -658,6 +719,17 @@ def test_laads_missing_file_is_404_json(laads):
     }
 
 
+def test_laads_listings_can_need_the_token(small_laads_tree):
+    with LAADSServer(small_laads_tree, token=EDL_TOKEN, listings_need_token=True) as srv:
+        url = srv.origin + laads_month() + ".csv"
+        r = requests.get(url, allow_redirects=False)
+        assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/oauth/authorize"
+        ok = requests.get(url, headers={"Authorization": f"Bearer {EDL_TOKEN}"})
+        assert ok.status_code == 200 and ok.text.startswith("name,")
+        assert srv.listing_auth == [None, f"Bearer {EDL_TOKEN}"]
+        assert srv.file_gets() == []  # listings are not data files
+
+
 def test_laads_faults_and_401_option(small_laads_tree):
     with LAADSServer(small_laads_tree, token=EDL_TOKEN, unauthorized="401") as srv:
         month = laads_month()
@@ -747,9 +819,9 @@ def test_hdf5_fill_and_quality_semantics(coega_file):
             q, std = fields[name + "_Quality"][:], fields[name + "_Std"][:]
             fill = q == 255
             assert fill.any() and (fill == (rad == np.float32(-999.9))).all()
-            assert (fill == (num == 65535)).all() and (
-                fields["Land_Water_Mask"][:][fill] == 255
-            ).all()
+            # as in real files (ALEPH): fill pixels have _Num 0, though _FillValue says 65535
+            assert (num[fill] == 0).all() and fields[name + "_Num"].attrs["_FillValue"] == 65535
+            assert (fields["Land_Water_Mask"][:][fill] == 255).all()
             good = ~fill
             assert set(np.unique(q[good])) <= {0, 1, 2}
             assert (num[q == 0] > 3).all() and ((num[q == 1] >= 1) & (num[q == 1] <= 3)).all()
@@ -844,7 +916,7 @@ def test_eog_tree_layout_and_names(tmp_path):
     assert sorted(members) == sorted(f"{stem}.{k}.tif" for k in ("avg_rade9", "cf_cvg", "cvg"))
     (noaa,) = eog_tiles.make_tree(root, "2022-08", "2022-08", COARSE, tiles=("00N060E",))
     assert noaa.relative_to(root).as_posix() == (
-        "2022/202208/NOAA-20/vcmcfg/SVDNB_j01_20220801-20220831_00N060E_vcmcfg_v10_c202209051200.tgz"
+        "2022/202208/NOAA-20/vcmcfg/SVDNB_j01_20220801-20220831_00N060E_vcmcfg_v10_c202209231200.tgz"
     )
     assert sorted(p.name for p in (root / "2022/202208").iterdir()) == ["NOAA-20"]
     assert (

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+from pathlib import Path
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -17,14 +21,17 @@ from helpers import (
     eog_globe,
     eog_standin,
     files_containing,
+    full_log,
     kill_when,
     last_line,
+    make_config,
     oracle,
     read_table,
     set_months,
     snakemake,
     workflow_dir,
 )
+from shapely.geometry import box
 
 from sezlights.standin import eog_tiles
 from sezlights.table import COLUMNS
@@ -187,22 +194,43 @@ def test_the_real_service_with_tokens_that_expire_gives_the_plain_numbers(
 ):
     """Tokens of 2 s instead of 5 minutes, a download cut after its token expired, the
     Apaxy listings, the 13-digit stamp, the NOAA-20 month, old member names: the table
-    equals one made from plain archives, and the satellite is recorded."""
+    equals one made from plain archives, and the satellite is recorded. The stand-in's
+    logs show a refresh grant, the resumed request carrying a token issued after the
+    cut, and no data request sent to the login; no issued token nor secret is in any
+    file the run leaves or in what snakemake printed."""
     tables = {}
     for plain, tree in real_service_trees.items():
-        with eog_standin(tree, token_lifetime=1 if not plain else 300) as srv:
+        with eog_standin(tree, token_lifetime=2 if not plain else 300) as srv:
             work = workflow_dir(tmp_path / str(plain), srv, source={"product": product})
             set_months(work, start, end)
             if not plain:
                 srv.stall_seconds = 1.5
                 srv.add_faults("_75N060W_", "stall")  # cut mid-body; resumed after expiry
                 edit_config(work, lambda c: c["download"].update(timeout=1))
-            snakemake(work)
+            p = snakemake(work)
             tables[plain] = read_table(work / "results/zonal_stats.csv")
-            if not plain:
-                assert "refresh_token" in srv.grants or srv.grants.count("password") > 1
-                assert 599 in [s for _, p, s in srv.requests if "_75N060W_" in p]
-                assert files_containing(work, PASSWORD, CLIENT_SECRET) == []
+            if plain:
+                continue
+            # a refresh grant happened (each job's first token is a password grant)
+            assert "refresh_token" in srv.grants, srv.grants
+            # the cut request, and the resume of the same file with a token issued after it
+            (cut_path,) = [q for _, q, st in srv.requests if "_75N060W_" in q and st == 599]
+            assert [st for _, q, st in srv.requests if q == cut_path] == [599, 206]
+            (cut_at, cut_token), (_, resumed_token) = [
+                (t, tok) for t, _, q, tok in srv.bearer_log if q == cut_path
+            ]
+            assert resumed_token != cut_token
+            assert srv.issued_at(resumed_token).at > cut_at
+            # no data request was ever sent to the login (302) or refused (401/403)
+            data = [(q, st) for _, q, st in srv.requests if q.startswith(f"/{SERVER_PATH}")]
+            assert data and not [d for d in data if d[1] in (302, 401, 403)]
+            assert not any("/openid-connect/auth" in q for _, q, _ in srv.requests)
+            # no secret, and no token the run was issued, in any file or in the output
+            secrets = [PASSWORD, CLIENT_SECRET, *srv.issued_secrets()]
+            assert len(secrets) > 4
+            assert files_containing(work, *secrets) == []
+            printed = p.stdout + p.stderr
+            assert not [s for s in secrets if s in printed]
     real, ref = tables[False], tables[True]
     pd.testing.assert_frame_equal(real.drop(columns="satellite"), ref.drop(columns="satellite"))
     if start == "2022-07":
@@ -224,10 +252,272 @@ def test_latest_means_the_newest_month_with_every_needed_file(eog_server, tmp_pa
     ]
 
 
-def test_the_workflow_works_as_a_snakemake_module(eog_server, tmp_path):
-    """Another workflow imports ours with `module` from a local path and its own config."""
+def test_latest_plans_with_the_index_tiles_not_the_tiles_near_the_zones(eog_server, tmp_path):
+    """A zone a third of a pixel from a tile edge: the tiles within a pixel of it include
+    the neighbour tile, its pixels do not. Once the index exists, a month that lacks only
+    the neighbour tile is complete for these zones, and latest picks it."""
+    work = workflow_dir(tmp_path, eog_server)
+    edge = gpd.GeoDataFrame(
+        {"zone_id": ["EDGE"]}, geometry=[box(-60.2, 10.0, -60.15, 10.05)], crs=4326
+    )
+    edge.to_file(work / "edge.geojson")
+    edit_config(work, lambda cfg: cfg["zones"].update(path="edge.geojson"))
+    set_months(work, "2019-01", "2019-01")
+    snakemake(work)  # makes the pixel index: tile 75N180W only
+    next((eog_server.tree / "2019/201904/vcmcfg").glob("*75N060W*")).unlink()
+    set_months(work, "2019-01", "latest")
+    p = snakemake(work)
+    assert "months.end latest: 2019-04" in p.stdout + p.stderr
+    assert "skipped" not in p.stdout + p.stderr
+    assert sorted(read_table(work / "results/zonal_stats.csv").month.unique()) == [
+        "2019-01",
+        "2019-02",
+        "2019-03",
+        "2019-04",
+    ]
+
+
+class FakeSource:
+    """A source whose months in ``complete`` list every needed file; its own search for
+    the latest month is EOG's loop over years and months, cap leak included (it stops
+    only the inner loop after 12 skipped months)."""
+
+    first_month = "2012-01"
+
+    def __init__(self, name, complete, newest="2019-12"):
+        self.name, self.complete, self.newest = name, set(complete), newest
+        self.listed: list[str] = []
+
+    @property
+    def tiles(self):
+        raise AssertionError("planned from the tiles given, not from the zones file")
+
+    def session(self):
+        return object()
+
+    def list_month(self, session, month, needed):
+        from sezlights.errors import MissingFileError
+
+        self.listed.append(month)
+        if month not in self.complete:
+            raise MissingFileError(
+                f"{month}: tile(s) {needed[0]} of {self.name} are not listed; ok"
+            )
+        return {"files": [{"tile": t} for t in needed]}
+
+    def latest_month(self, session, needed, first):
+        from sezlights.errors import MissingFileError, UserError
+
+        skipped = []
+        for year in range(int(self.newest[:4]), int(first[:4]) - 1, -1):
+            last = int(self.newest[5:]) if year == int(self.newest[:4]) else 12
+            for mm in range(last, 0, -1):
+                month = f"{year}-{mm:02d}"
+                if month < first:
+                    break
+                try:
+                    self.list_month(session, month, needed)
+                    return month, skipped
+                except MissingFileError as exc:
+                    skipped.append(f"skipped {month}: {str(exc).split('; ')[0]}")
+                if len(skipped) >= 12:
+                    break
+        raise UserError(f"{self.name}: nothing complete")
+
+
+class TwoSources:
+    """listings.latest_month over two fake sources (``eog``, ``blackmarble``), given the
+    tiles each needs (as from the pixel index)."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+        self.fakes: dict[str, FakeSource] = {}
+
+    def latest(self, eog_months, bm_months, newest="2019-12"):
+        from sezlights import sources
+        from sezlights.listings import latest_month
+
+        self.fakes = {
+            "eog": FakeSource("eog", eog_months, newest),
+            "blackmarble": FakeSource("blackmarble", bm_months, newest),
+        }
+        self.monkeypatch.setattr(sources, "get", lambda name, config: self.fakes[name])
+        cfg = make_config(source={"name": ["eog", "blackmarble"]})
+        cfg["months"] = {"start": "2012-04", "end": "latest"}
+        return latest_month(cfg, {"eog": ["75N060W"], "blackmarble": ["h10v07"]})
+
+
+def test_latest_with_two_sources_is_a_month_both_list_complete(monkeypatch):
+    # EOG's newest complete month is 2019-04, Black Marble's 2019-03; EOG lacks 2019-03
+    two = TwoSources(monkeypatch)
+    month, notes = two.latest(
+        ["2019-01", "2019-02", "2019-04"], ["2019-01", "2019-02", "2019-03"], newest="2019-04"
+    )
+    assert month == "2019-02"
+    assert "blackmarble: skipped 2019-04: 2019-04: tile(s) h10v07" in notes[0], notes
+    assert notes[-1].startswith("skipped 2019-03: eog 2019-03: tile(s) 75N060W"), notes
+
+
+def test_latest_gives_up_after_twelve_months_for_each_source(monkeypatch):
+    from sezlights.errors import UserError
+
+    two = TwoSources(monkeypatch)
+    # EOG has nothing complete after 2016-06: its own loop would go on listing, year by year
+    with pytest.raises(UserError, match="eog lists none of the 12 newest months"):
+        two.latest(["2016-06"], ["2019-12"])
+    assert two.fakes["eog"].listed == [f"2019-{m:02d}" for m in range(12, 0, -1)]
+    # each complete now and then, never both in the same month: twelve months tried together
+    with pytest.raises(UserError, match="none of the 12 months from 2019-11 back"):
+        two.latest(["2019-12", "2019-10", "2019-08"], ["2019-11", "2018-12", "2018-11"])
+    twelve = [f"2019-{m:02d}" for m in range(11, 0, -1)] + ["2018-12"]
+    assert two.fakes["eog"].listed == ["2019-12"] + twelve
+    assert two.fakes["blackmarble"].listed == ["2019-12", "2019-11"] + twelve[1:]
+
+
+def test_a_conda_environment_of_another_checkout_is_refused(tmp_path, monkeypatch):
+    """Two checkouts sharing a --conda-prefix share its environments: a job whose
+    environment holds the other checkout's sezlights stops, saying so."""
+    from types import SimpleNamespace
+
+    from sezlights.job import run_step
+
+    env = tmp_path / "envs/0123abcd_"
+    env.mkdir(parents=True)
+    (tmp_path / "envs/0123abcd_.post-deploy.sh").write_text("")  # made by Snakemake
+    monkeypatch.setattr("sys.prefix", str(env))
+    other = tmp_path / "other-checkout"
+    (other / "src/sezlights").mkdir(parents=True)
+    (other / "workflow/scripts").mkdir(parents=True)
+    log = tmp_path / "step.log"
+    ran = []
+    job = SimpleNamespace(log=[str(log)], rule="r", scriptdir=str(other / "workflow/scripts"))
+    with pytest.raises(SystemExit):
+        run_step(job, lambda: ran.append(1))
+    assert not ran
+    last = log.read_text().splitlines()[-1]
+    assert f"has the sezlights package of {REPO}, not that of the workflow it runs" in last
+    assert str(other) in last
+    job.scriptdir = str(REPO / "workflow/scripts")  # its own checkout: runs
+    run_step(job, lambda: ran.append(1))
+    assert ran == [1]
+    logging.captureWarnings(False)  # run_step set up the job's logging: undo it
+    for h in logging.getLogger().handlers[:]:
+        if isinstance(h, logging.FileHandler):
+            logging.getLogger().removeHandler(h)
+            h.close()
+
+
+# conda package of each third-party module the jobs import (affine comes with rasterio)
+CONDA_PACKAGE = {
+    "affine": "rasterio", "authlib": "authlib", "bs4": "beautifulsoup4", "geopandas":
+    "geopandas-base", "h5py": "h5py", "isal": "python-isal", "itables": "itables",
+    "matplotlib": "matplotlib-base", "numpy": "numpy", "pandas": "pandas", "pyogrio": "pyogrio",
+    "pyproj": "pyproj", "rasterio": "rasterio", "requests": "requests", "shapely": "shapely",
+    "urllib3": "urllib3", "yaml": "pyyaml",
+}  # fmt: skip
+
+
+def imported_packages(script: Path) -> set[str]:
+    """Conda packages of every third-party module ``script`` imports, through the sezlights
+    modules it imports (any import in them, at the top or in a function: a superset)."""
+    import ast
+
+    seen, found, todo = set(), set(), [(script, "")]
+    while todo:
+        path, module = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([node.module] if node.module else []))
+                names = [base] + [f"{base}.{a.name}" for a in node.names]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top == "sezlights":
+                    parts = REPO / "src" / Path(*name.split("."))
+                    for f in (parts / "__init__.py", parts.with_suffix(".py")):
+                        if f.exists():
+                            todo.append((f, name))
+                elif top not in sys.stdlib_module_names and top != "snakemake":
+                    found.add(CONDA_PACKAGE[top])
+    return found
+
+
+def rule_environments() -> dict[str, tuple[str, str]]:
+    """rule -> (its conda environment file, its script), from workflow/rules."""
+    import re
+
+    rules = {}
+    for smk in (REPO / "workflow/rules").glob("*.smk"):
+        text = smk.read_text()
+        for m in re.finditer(r"^(?:rule|checkpoint) (\w+):\n((?:[ \n].*\n?)*)", text, re.M):
+            env = re.search(r'conda:\n\s+"\.\./envs/([\w.-]+)"', m[2])
+            script = re.search(r'script:\n\s+"\.\./scripts/([\w.-]+)"', m[2])
+            if script:
+                rules[m[1]] = (env and env[1], script[1])
+    return rules
+
+
+def test_each_job_environment_lists_what_its_jobs_import():
+    """One conda environment per kind of job (zones, download, stats, report), each with
+    what its rules' scripts import and nothing else; matplotlib and itables only in the
+    report's; the sezlights package installed by the post-deploy script from the checkout
+    the workflow runs from (no pip section: conda runs it from the copied file's folder)."""
     import yaml
 
+    rules = rule_environments()
+    assert len(rules) >= 14 and all(env for env, _ in rules.values()), rules
+    needed: dict[str, set[str]] = {}
+    for env, script in rules.values():
+        needed.setdefault(env, set()).update(imported_packages(REPO / "workflow/scripts" / script))
+    assert sorted(needed) == ["download.yaml", "report.yaml", "stats.yaml", "zones.yaml"]
+    assert sorted(p.name for p in (REPO / "workflow/envs").glob("*.yaml")) == sorted(needed)
+    post_deploy = {(REPO / "workflow/envs" / e).with_suffix(".post-deploy.sh") for e in needed}
+    assert len({p.read_text() for p in post_deploy}) == 1
+    assert "/workflow/envs/install-sezlights.sh" in next(iter(post_deploy)).read_text()
+    script = (REPO / "workflow/envs/install-sezlights.sh").read_text()
+    assert (
+        'pip install --no-deps --no-build-isolation --no-input --quiet -e "$SEZLIGHTS_SOURCE"'
+        in script
+    )
+    for env, packages in needed.items():
+        deps = yaml.safe_load((REPO / "workflow/envs" / env).read_text())["dependencies"]
+        assert all(isinstance(d, str) for d in deps), f"{env}: a pip section"
+        listed = {d.split()[0] for d in deps}
+        assert packages <= listed, (env, packages - listed)
+        assert listed - packages <= {"python", "pip", "setuptools"}, (env, listed - packages)
+        if env != "report.yaml":
+            assert not listed & {"matplotlib-base", "itables"}, env
+
+
+def test_the_workflow_works_as_a_snakemake_module(eog_server, tmp_path):
+    """Another workflow imports ours with `module` from a local path and its own config,
+    with its jobs in conda environments (--sdm conda) kept elsewhere (--conda-prefix).
+
+    Snakemake copies each environment file into the conda prefix before conda reads it,
+    so the sezlights package must be installed from the checkout the workflow is in,
+    whatever that copy's folder: each environment's post-deploy script does it. Conda is
+    stood in for by tests/fake_conda.py (Snakemake's own deployment code runs)."""
+    import os
+    import shutil
+    import subprocess
+
+    import fake_conda
+    import yaml
+
+    checkout = tmp_path / "elsewhere/sez-nightlights"  # not the checkout the tests run from
+    for part in ("workflow", "src"):
+        shutil.copytree(REPO / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", checkout)
     work = workflow_dir(tmp_path, eog_server)
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
     consumer = tmp_path / "consumer"
@@ -238,12 +528,42 @@ def test_the_workflow_works_as_a_snakemake_module(eog_server, tmp_path):
     (consumer / "config/config.yaml").write_text(yaml.safe_dump({"sez": cfg}))
     (consumer / "Snakefile").write_text(
         f'configfile: "config/config.yaml"\n\n\n'
-        f'module sez:\n    snakefile:\n        "{REPO}/workflow/Snakefile"\n'
+        f'module sez:\n    snakefile:\n        "{checkout}/workflow/Snakefile"\n'
         f'    config:\n        config["sez"]\n\n\n'
         f"use rule * from sez as sez_*\n\n\n"
         f"rule all:\n    input:\n        rules.sez_combine_zone_stats.output.table,\n"
         f"    default_target: True\n"
     )
-    snakemake(consumer, configfile=None, profile=str(REPO / "profiles/laptop"))
+    conda = tmp_path / "conda"
+    path = f"{fake_conda.install(conda)}{os.pathsep}{os.environ['PATH']}"
+    envs = tmp_path / "envs"
+    conda_args = ("--sdm", "conda", "--conda-prefix", str(envs))
+    snakemake(
+        consumer, *conda_args, configfile=None, profile=str(REPO / "profiles/laptop"),
+        env={"PATH": path},
+    )  # fmt: skip
     table = read_table(consumer / "results/zonal_stats.csv")
     assert len(table) == 6 * 3 and set(table.source) == {"eog"}
+    # one environment per kind of job that ran, each made from its file's copy in the prefix
+    made = fake_conda.created(conda)
+    used = {"zones", "download", "stats"}  # the report's jobs did not run
+    assert sorted(Path(m["file"]).parent for m in made) == [envs] * len(used)
+    assert full_log(consumer).count("Running post-deploy script") == len(used)
+    for m in made:
+        python = Path(m["prefix"]) / "bin/python"
+        code = "import sezlights; print(sezlights.__file__)"
+        where = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+        assert Path(where.stdout.strip()) == checkout / "src/sezlights/__init__.py", m
+    specs = {tuple(sorted(map(str, m["spec"]["dependencies"]))) for m in made}
+    expected = {
+        tuple(
+            sorted(
+                map(
+                    str,
+                    yaml.safe_load((REPO / f"workflow/envs/{e}.yaml").read_text())["dependencies"],
+                )
+            )
+        )
+        for e in used
+    }
+    assert specs == expected

@@ -153,3 +153,75 @@ def test_missing_file_message_says_what_to_check(tmp_path):
 
     with pytest.raises(ZonesError, match="does not exist; check zones.path"):
         fingerprint(tmp_path / "gone.gpkg")
+
+
+def test_tables_without_geometry_are_not_layers(tmp_path):
+    """QGIS keeps its styles in a GeoPackage's `layer_styles` table: not a second layer."""
+    import pandas as pd
+    import pyogrio
+
+    path = tmp_path / "styled.gpkg"
+    styles = pd.DataFrame({"styleName": ["sez"], "styleQML": ["<qgis/>"]})
+    pyogrio.write_dataframe(styles, path, layer="layer_styles")  # first: the default layer
+    zones(["a", "b"], [box(0, 0, 1, 1), box(1, 1, 2, 2)]).to_file(path, layer="sez")
+    assert list(load_zones(path, "sez_id").zone_id) == ["a", "b"]
+    with pytest.raises(ZonesError, match="has no layer 'layer_styles'.*its layers are: sez"):
+        load_zones(path, "sez_id", layer="layer_styles")
+
+
+def test_only_the_warning_about_a_temporary_name_is_silenced(tmp_path):
+    import shutil
+    import warnings
+
+    gpkg = write(tmp_path, zones(["a"], [box(0, 0, 1, 1)]))
+    tmp = shutil.copy(gpkg, tmp_path / "zones.gpkg.tmp")  # GDAL: "non conformant extension"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list(load_zones(tmp, "sez_id").zone_id) == ["a"]
+    # any other warning GDAL has about the file reaches the step's log
+    from shapely.geometry import mapping
+
+    features = [
+        {"type": "Feature", "id": 1, "properties": {"sez_id": z}, "geometry": mapping(g)}
+        for z, g in (("a", box(0, 0, 1, 1)), ("b", box(2, 0, 3, 1)))
+    ]
+    dup = tmp_path / "dup.geojson"
+    dup.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    with pytest.warns(RuntimeWarning, match="Several features with id = 1"):
+        load_zones(dup, "sez_id")
+
+
+def test_a_zones_step_prints_no_warning(tmp_path, capfd, monkeypatch):
+    """prepare_zones' script as Snakemake runs it (a stand-in for its `snakemake` object):
+    no pyogrio warning about a `.tmp` extension (nor any other) on the console or in its log."""
+    import logging
+    import runpy
+    from types import SimpleNamespace
+
+    from helpers import REPO, make_config
+
+    path = write(tmp_path, zones(["a", "b"], [box(0, 0, 1, 1), box(1, 1, 2, 2)]))
+    log = tmp_path / "logs/prepare_zones.log"
+    job = SimpleNamespace(
+        input=SimpleNamespace(zones=str(path)),
+        output=SimpleNamespace(zones=str(tmp_path / "resources/zones.gpkg"),
+                               summary=str(tmp_path / "results/zones_summary.json")),
+        params=SimpleNamespace(fingerprint="f", id_field="sez_id", layer=None,
+                               sources=["eog", "blackmarble"]),
+        config=make_config(source={"name": ["eog", "blackmarble"]}),
+        log=[str(log)], rule="prepare_zones",
+    )  # fmt: skip
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    try:
+        runpy.run_path(str(REPO / "workflow/scripts/prepare_zones.py"), {"snakemake": job})
+    finally:
+        logging.captureWarnings(False)
+        for h in root.handlers[:]:
+            if h not in handlers:
+                root.removeHandler(h)
+                h.close()
+    out, err = capfd.readouterr()
+    for text in (out, err, log.read_text()):
+        assert "Warning" not in text and "extension" not in text, text
+    assert len(load_zones(tmp_path / "resources/zones.gpkg", "zone_id")) == 2

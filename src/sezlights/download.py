@@ -29,7 +29,7 @@ from pathlib import Path
 import requests
 from urllib3.exceptions import MaxRetryError
 
-from . import job
+from . import disk as job  # the disk helpers (sezlights.disk), not the script glue
 from .atomic import atomic_path
 from .errors import CorruptFileError, DownloadError, LoginError, MissingFileError
 from .http import RETRY_STATUS, Budget, describe_error, describe_status, mount_retries

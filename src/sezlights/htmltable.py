@@ -25,6 +25,8 @@ def html_table(
     max_rows: int | None = MAX_ROWS,
     max_bytes: int | None = MAX_BYTES,
     full_table: str | None = None,
+    whole: bool = False,
+    note: str | None = None,
 ) -> str:
     """A self-contained HTML page of ``df``: sortable, filterable, works offline.
 
@@ -50,49 +52,112 @@ def html_table(
     ``about:blank#blocked``; measured: a 1.51 MB page shows, a 1.85 MB page does
     not). So the page holds at most ``max_rows`` rows (default 10,000) and at
     most ``max_bytes`` bytes (default 1.5 MB, which base64 makes 2.0 MB; about
-    2,900 statistics rows with itables, 5,000 in the plain fallback): the first
-    rows in ``df``'s order, with a note above the table saying how many of how
-    many are shown and where the full table is (``full_table``, e.g.
-    ``results/zonal_stats.csv``; named, not linked: a page in a ``data:`` URL
-    has no address to resolve a relative link against). Pass ``max_bytes=None``
-    for a zip report (``--report report.zip``), where pages are files. itables'
-    own ``maxBytes`` downsampling (64 KB by default, silently dropping rows from
-    the middle) is switched off; DataTables' server-side mode needs a server,
-    which an offline report has not.
+    2,900 statistics rows with itables, 5,000 in the plain fallback). A table whose
+    rows all fit without DataTables' bundle, but not with it, is made as the plain
+    table. One that does not fit at all shows its first rows in ``df``'s order, with
+    a note above the table saying how many of how many are shown and where the
+    full table is (``full_table``, e.g. ``results/zonal_stats.csv``; named, not
+    linked: a page in a ``data:`` URL has no address to resolve a relative link
+    against); with ``whole=True`` it shows no rows, only that note (a search in the
+    first rows would silently miss the others). ``note``: a sentence more for the
+    note. Pass ``max_bytes=None`` for a zip report (``--report report.zip``), where
+    pages are files. itables' own ``maxBytes`` downsampling (64 KB by default,
+    silently dropping rows from the middle) is switched off; DataTables'
+    server-side mode needs a server, which an offline report has not.
     """
     total = len(df)
     n = min(total, max_rows) if max_rows is not None else total
+    best = None
+    for body in (_itables_body, _plain_body):
+        try:
+            page, shown = _fit(df, n, title, total, full_table, note, body, max_bytes)
+        except ImportError:  # no itables
+            continue
+        if shown == total:
+            return page
+        if best is None:  # a cut table: with DataTables (paging, search), if it has it
+            best = (page, shown)
+    page, shown = best
+    if whole and shown < total:
+        return _table_page(df.head(0), title, total, full_table, note, None)
+    return page
+
+
+def html_pages(
+    df: pd.DataFrame,
+    title: str,
+    *,
+    max_bytes: int | None = MAX_BYTES,
+    note: str | None = None,
+) -> list[tuple[str, int, int]]:
+    """``df`` as consecutive pages (made as :func:`html_table`), each holding whole
+    rows and fitting in ``max_bytes``, so that every row is in one page however long
+    the table. Returns ``(page, first row, end row)`` for each page; each page's note
+    says which rows of how many it holds, then ``note``."""
+    total, out, start = len(df), [], 0
+    room = None if max_bytes is None else max_bytes - 1000  # for the page's own note
+    while start < total or not out:
+        rest = df.iloc[start:]
+        shown = len(rest)
+        for body in (_itables_body, _plain_body):
+            try:
+                _, shown = _fit(rest, min(len(rest), MAX_ROWS), title, len(rest), None, None,
+                                body, room)  # fmt: skip
+                break
+            except ImportError:
+                continue
+        end = start + max(1, shown)
+        out.append((start, end))
+        start = end
+    pages = []
+    for i, (start, end) in enumerate(out, 1):
+        which = f"Rows {start + 1:,} to {end:,} of {total:,} (page {i} of {len(out)})."
+        if len(out) == 1:
+            which = ""
+        extra = " ".join(t for t in (which, note or "") if t) or None
+        page = html_table(df.iloc[start:end], title, max_rows=None, max_bytes=None, note=extra)
+        pages.append((page, start, end))
+    return pages
+
+
+def _fit(df, n, title, total, full_table, note, body, max_bytes) -> tuple[str, int]:
+    """The page of the first rows of ``df`` (at most ``n``) that fits in ``max_bytes``."""
     empty_size = None
     while True:
-        page = _table_page(df.head(n), title, total, full_table)
+        page = _table_page(df.head(n), title, total, full_table, note, body)
         size = len(page.encode("utf-8"))
         if max_bytes is None or size <= max_bytes or n == 0:
-            return page
+            return page, n
         if empty_size is None:
-            empty_size = len(_table_page(df.head(0), title, total, full_table).encode("utf-8"))
+            empty = _table_page(df.head(0), title, total, full_table, note, body)
+            empty_size = len(empty.encode("utf-8"))
         per_row = max(1.0, (size - empty_size) / n)
         n = max(0, min(n - 1, int((max_bytes - empty_size) / per_row * 0.98)))
 
 
-def _table_page(shown: pd.DataFrame, title: str, total: int, full_table: str | None) -> str:
-    note = ""
+def _table_page(
+    shown: pd.DataFrame, title: str, total: int, full_table: str | None, extra, body
+) -> str:
+    text = ""
     where = f"<code>{html.escape(full_table)}</code>" if full_table else ""
-    if len(shown) < total:
-        note = f"Showing the first {len(shown):,} of {total:,} rows."
-        note += f" The full table is {where}." if where else ""
+    if body is None:  # no rows at all: the table does not fit
+        text = f"The table's {total:,} rows are more than a page of the report holds."
+        text += f" The full table is {where}." if where else ""
+    elif len(shown) < total:
+        text = f"Showing the first {len(shown):,} of {total:,} rows."
+        text += f" The full table is {where}." if where else ""
     elif where:
-        note = f"{total:,} rows, as in {where}."
-    note = f"<p class='note'>{note}</p>" if note else ""
-    try:
-        body = _itables_body(shown)
-    except ImportError:
-        body = _plain_body(shown)
+        text = f"{total:,} rows, as in {where}."
+    if extra:
+        text = f"{text} {html.escape(extra)}".strip()
+    text = f"<p class='note'>{text}</p>" if text else ""
+    rows = body(shown) if body is not None else ""
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;margin:1em;font-size:13px}"
         "h2{font-size:16px}.note{color:#555}</style>"
-        f"</head><body><h2>{html.escape(title)}</h2>{note}{body}</body></html>\n"
+        f"</head><body><h2>{html.escape(title)}</h2>{text}{rows}</body></html>\n"
     )
 
 

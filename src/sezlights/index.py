@@ -3,12 +3,12 @@
 Worked out once per zones file and grid (each source has its own lattice), it
 holds, for every zone, the exact fraction of each pixel's area inside the zone, on
 the lat/lon grid (planar, in degrees: what exactextract computes by default).
-Pixels wholly inside come from GDAL's centre-rule rasterisation; every pixel the
-outline passes near (GDAL's all-touched rasterisation of the outline, grown by one
-pixel) gets its exact fraction from shapely: the zone is clipped to the pixel's row
-and intersected with each pixel box. So a 20 x 20 degree zone (23 million pixels)
-costs a few thousand exact intersections, not 23 million; an SEZ smaller than a
-pixel costs a handful.
+The fractions come from the zone's outline alone (:func:`coverage`: each edge
+cut at the pixel lines it crosses, exactextract's traversal), so the cost grows
+with the outline's length in pixels: a 20 x 20 degree zone (23 million pixels,
+a ragged outline of some 20,000 pixel crossings) costs about as much as a few
+hundred SEZs. Parts beyond the lattice are clipped off, or, on a lattice all the
+way round the globe, wrapped to its other end (:func:`on_lattice`).
 
 Layout: runs of pixels with the same fraction along a row (``zone``, ``row``,
 ``col``, ``length``, ``weight``), split at tile edges and sorted by tile, row and
@@ -24,14 +24,12 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import Geod
-from rasterio.features import rasterize
 from rasterio.windows import Window
 
 from .atomic import atomic_path, write_json
 from .grid import TileSet
 
 MIN_FRACTION = 1e-9  # slivers below this (floating-point noise on shared edges) are dropped
-SMALL_WINDOW = 4096  # windows up to this many pixels are computed exactly, pixel by pixel
 _GEOD = Geod(ellps="WGS84")
 
 
@@ -40,37 +38,91 @@ def geodesic_area_km2(geom) -> float:
 
 
 def coverage(part, lattice, window: Window) -> np.ndarray:
-    """Fraction (0..1, float64) of each pixel of ``window`` that lies inside ``part``."""
+    """Fraction (0..1, float64) of each pixel of ``window`` that lies inside ``part``.
+
+    Exact, from the outline alone (no rasterisation, no per-pixel intersections): the
+    area of a polygon inside a pixel is, by Green's theorem, the sum over its edges of
+    -∫ (clamp(y, bottom, top) - bottom) dx (exteriors counter-clockwise, holes
+    clockwise). Each edge is cut where it crosses a pixel edge; a piece adds
+    -dx·(its mean height above the bottom of its own pixel) to that pixel and -dx (the
+    full height) to every pixel below it in its column, which a cumulative sum down
+    each column applies. This is the edge traversal exactextract uses; the cost grows
+    with the outline's length in pixels, not with the zone's area. ``part`` must lie
+    inside ``window`` (clip it first).
+    """
     h, w = int(window.height), int(window.width)
     p = lattice.pixel
-    t = lattice.window_transform(window)
-    x0, y0 = t.c, t.f
-    if h * w <= SMALL_WINDOW:
-        rows, cols = np.mgrid[0:h, 0:w]
-        boxes = shapely.box(x0 + cols * p, y0 - (rows + 1) * p, x0 + (cols + 1) * p, y0 - rows * p)
-        return shapely.area(shapely.intersection(boxes, part)) / (p * p)
-    frac = rasterize([(part, 1)], out_shape=(h, w), transform=t, dtype="uint8").astype(np.float64)
-    edge = rasterize(
-        [(part.boundary, 1)], out_shape=(h, w), transform=t, all_touched=True, dtype="uint8"
-    ).astype(bool)
-    grown = edge.copy()  # one pixel more on every side: nothing the outline crosses is missed
-    grown[1:] |= edge[:-1]
-    grown[:-1] |= edge[1:]
-    grown[:, 1:] |= grown[:, :-1].copy()
-    grown[:, :-1] |= grown[:, 1:].copy()
-    rr, cc = np.nonzero(grown)  # sorted by row
-    starts = np.flatnonzero(np.diff(rr)) + 1
-    for r, cols in zip(rr[np.r_[0, starts]] if rr.size else [], np.split(cc, starts), strict=True):
-        top = y0 - r * p
-        strip = shapely.clip_by_rect(
-            part, x0 + cols.min() * p, top - p, x0 + (cols.max() + 1) * p, top
-        )
-        if strip.is_empty:
-            frac[r, cols] = 0.0
-            continue
-        boxes = shapely.box(x0 + cols * p, top - p, x0 + (cols + 1) * p, top)
-        frac[r, cols] = shapely.area(shapely.intersection(boxes, strip)) / (p * p)
+    left = lattice.west + window.col_off * p
+    bottom = lattice.north - (window.row_off + h) * p
+    polys = shapely.get_parts(shapely.orient_polygons(part, exterior_cw=False))
+    xy, ring = shapely.get_coordinates(shapely.get_rings(polys), return_index=True)
+    # in pixels: u to the right of the window's left edge, v above its bottom edge
+    u, v = (xy[:, 0] - left) / p, (xy[:, 1] - bottom) / p
+    edge = ring[1:] == ring[:-1]
+    u0, v0, u1, v1 = u[:-1][edge], v[:-1][edge], u[1:][edge], v[1:][edge]
+    n = u0.size
+    # cut each edge where it crosses a pixel column or row line (t along the edge)
+    cu, ku = _crossings(u0, u1)
+    cv, kv = _crossings(v0, v1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tu = (ku - u0[cu]) / (u1 - u0)[cu]
+        tv = (kv - v0[cv]) / (v1 - v0)[cv]
+    seg = np.concatenate([np.arange(n), np.arange(n), cu, cv])
+    t = np.concatenate([np.zeros(n), np.ones(n), tu, tv])
+    order = np.lexsort((t, seg))
+    seg, t = seg[order], t[order]
+    piece = seg[1:] == seg[:-1]
+    s, ta, tb = seg[:-1][piece], t[:-1][piece], t[1:][piece]
+    du, dv = (u1 - u0)[s], (v1 - v0)[s]
+    ua, ub = u0[s] + ta * du, u0[s] + tb * du
+    vmid = v0[s] + 0.5 * (ta + tb) * dv
+    dx = ub - ua
+    moves = dx != 0  # vertical pieces add nothing
+    ua, ub, vmid, dx = ua[moves], ub[moves], vmid[moves], dx[moves]
+    col = np.clip(np.floor(0.5 * (ua + ub)).astype(np.int64), 0, w - 1)
+    cell = np.floor(vmid)  # the bottom of the piece's pixel, in pixels above the window's
+    row = (h - 1 - cell).astype(np.int64)  # from the top
+    below = np.clip(row + 1, 0, h) * w + col
+    frac = np.bincount(below, weights=-dx, minlength=(h + 1) * w).reshape(h + 1, w)
+    np.cumsum(frac, axis=0, out=frac)
+    frac = frac[:h]
+    inside = (row >= 0) & (row < h)
+    np.add.at(frac.reshape(-1), row[inside] * w + col[inside], (-dx * (vmid - cell))[inside])
     return frac
+
+
+def _crossings(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For segments from ``a`` to ``b`` (1-D coordinates), every integer strictly
+    between the ends: (segment number, integer)."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    count = np.maximum(np.ceil(hi) - np.floor(lo) - 1, 0).astype(np.int64)
+    seg = np.repeat(np.arange(a.size), count)
+    first = np.repeat(np.cumsum(count) - count, count)
+    return seg, np.floor(lo)[seg] + 1 + (np.arange(seg.size) - first)
+
+
+def on_lattice(part, lattice) -> list:
+    """The polygons of ``part`` that lie on ``lattice``: clipped to it, and, on a
+    lattice all the way round the globe, what lies beyond its east or west edge
+    wrapped round to the other end (EOG's lattice runs from half a pixel west of
+    -180 to half a pixel west of 180, so the sliver of a zone east of that is in
+    column 0)."""
+    west, south, east, north = lattice.west, lattice.south, lattice.east, lattice.north
+    minx, miny, maxx, maxy = part.bounds
+    if west <= minx and maxx <= east and south <= miny and maxy <= north:
+        return [part]
+    pieces = [shapely.clip_by_rect(part, west, south, east, north)]
+    if math.isclose(east - west, 360.0, abs_tol=1e-9):
+        for x0, x1, shift in ((east, east + 360.0, -360.0), (west - 360.0, west, 360.0)):
+            beyond = shapely.clip_by_rect(part, x0, south, x1, north)
+            if not beyond.is_empty:
+                pieces.append(shapely.transform(beyond, lambda xy, d=shift: xy + (d, 0.0)))
+    return [
+        g
+        for piece in pieces
+        for g in shapely.get_parts(piece)
+        if g.geom_type == "Polygon" and not g.is_empty and g.area > 0
+    ]
 
 
 def _clusters(parts, lattice) -> list[tuple[Window, list]]:
@@ -153,11 +205,9 @@ def build_index(zones: gpd.GeoDataFrame, tiles: TileSet) -> dict[str, np.ndarray
     for i, geom in enumerate(zones.geometry):
         # each part on its own (a zone cut at the antimeridian has one part at each end
         # of the globe); parts whose windows meet are computed together
-        parts = list(getattr(geom, "geoms", [geom]))
+        parts = [g for part in getattr(geom, "geoms", [geom]) for g in on_lattice(part, lattice)]
         for win, members in _clusters(parts, lattice):
-            frac = coverage(members[0], lattice, win)
-            for part in members[1:]:
-                frac = frac + coverage(part, lattice, win)
+            frac = coverage(shapely.multipolygons(members), lattice, win)
             rows, cols, lengths, values = _runs(frac, win)
             Z.append(np.full(rows.size, i, np.int32))
             R.append(rows)

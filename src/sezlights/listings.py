@@ -2,8 +2,9 @@
 
 Two questions are asked before any job runs, by the main Snakemake process only:
 
-- ``months.end: latest``: the newest month whose needed files every configured
-  source lists (:func:`latest_month`), with one line per newer month skipped;
+- ``months.end: latest``: the newest month for which every configured source lists
+  every file the zones need (:func:`latest_month`), with one line per newer month
+  skipped;
 - ``source.refresh_listings``: has a file been republished (new creation stamp)
   since a month's manifest was written? (:func:`refresh`) Only that month's
   manifest is rewritten, so only that month re-runs.
@@ -22,9 +23,8 @@ from pathlib import Path
 
 from . import sources
 from .atomic import write_json
-from .errors import MissingFileError
-from .grid import TileSet
-from .zones import load_zones, tiles_near
+from .errors import MissingFileError, UserError
+from .months import from_index, month_index, parse_month
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +33,129 @@ def write_manifest(path, manifest: dict) -> None:
     write_json(path, manifest)
 
 
-def needed_now(config: Mapping, tiles: TileSet) -> list[str]:
-    """Tiles near the zones, from the zones file itself (the index may not exist yet)."""
+def needed_now(config: Mapping, tiles) -> list[str]:
+    """Tiles near the zones, from the zones file itself (the index may not exist yet): a
+    superset of the tiles that hold some zone's pixels (:func:`index_tiles`)."""
+    from .zones import load_zones, tiles_near
+
     z = config["zones"]
     return tiles_near(load_zones(z["path"], z["id_field"], z.get("layer")), tiles)
 
 
-def latest_month(config: Mapping) -> tuple[str, list[str]]:
-    """The newest month every configured source has all needed files for."""
-    first = str(config["months"]["start"])
-    first = f"{first[:4]}-{first[-2:]}"
-    best, notes = None, []
-    for name in sources.configured(config):
-        src = sources.get(name, config)
-        month, skipped = src.latest_month(src.session(), needed_now(config, src.tiles), first)
+def index_tiles(
+    index_summary, zones_summary, fingerprint: str, config: Mapping
+) -> list[str] | None:
+    """The tiles the pixel index says hold some zone's pixels (``index.tiles_needed``, in
+    the index summary), if that index was made for the zones the config names now.
+
+    It was when the zones summary it was built after is for these zones (the same content
+    fingerprint, id field and layer) and the index is not older than it. Otherwise (no
+    index yet, other zones, an index not remade since the zones changed): None.
+    """
+    index_summary, zones_summary = Path(index_summary), Path(zones_summary)
+    try:
+        if index_summary.stat().st_mtime < zones_summary.stat().st_mtime:
+            return None
+        made_for = json.loads(zones_summary.read_text())
+        tiles = json.loads(index_summary.read_text()).get("tiles_needed")
+    except (OSError, ValueError, AttributeError):
+        return None
+    z = config["zones"]
+    now = (fingerprint, z["id_field"], z.get("layer"))
+    if (made_for.get("sha256"), made_for.get("id_field"), made_for.get("layer")) != now:
+        return None
+    return [str(t) for t in tiles] if isinstance(tiles, list) else None
+
+
+class _SearchOver(Exception):
+    """A source's own search skipped sources.MAX_SKIPPED months (not a MissingFileError: the
+    source's loop must not catch it and go on)."""
+
+
+def _first_clause(exc: Exception) -> str:
+    return str(exc).split("; ")[0]
+
+
+def _own_latest(src, session, needed: list[str], first: str) -> tuple[str, list[str]]:
+    """``src.latest_month``, stopped for good once it has skipped sources.MAX_SKIPPED months.
+
+    Each failed listing of a month counts; at the last one allowed the search ends
+    here, whatever the source's own loop would list next (older years, say).
+    """
+    skipped: list[str] = []
+    own_list_month = src.list_month
+
+    def list_month(session, month, needed):
+        try:
+            return own_list_month(session, month, needed)
+        except MissingFileError as exc:
+            skipped.append(f"skipped {month}: {_first_clause(exc)}")
+            if len(skipped) >= sources.MAX_SKIPPED:
+                raise _SearchOver from None
+            raise
+
+    src.list_month = list_month  # this instance only, for this search
+    try:
+        return src.latest_month(session, needed, first)
+    except _SearchOver:
+        raise UserError(
+            f"months.end latest: {src.name} lists none of the {sources.MAX_SKIPPED} newest months "
+            f"with every file the zones need; " + "; ".join(skipped[:3])
+        ) from None
+    finally:
+        del src.list_month
+
+
+def latest_month(config: Mapping, needed: Mapping[str, list[str]] | None = None):
+    """The newest month for which every configured source lists every needed file.
+
+    ``needed``: the tiles each source's zones need, where known from the pixel index
+    (:func:`index_tiles`); other sources get the tiles near the zones (a superset).
+    Each source first finds its own newest complete month; the oldest of those is then
+    checked with every other source, and if one lacks it, the month before, and so on.
+    Each search gives up after sources.MAX_SKIPPED months. Returns the month and one line per
+    newer month skipped, saying why.
+    """
+    first = parse_month(config["months"]["start"], "months.start")
+    names = sources.configured(config)
+    found = {name: sources.get(name, config) for name in names}
+    tiles = {
+        name: list(needed[name]) if needed and name in needed else needed_now(config, s.tiles)
+        for name, s in found.items()
+    }
+    sessions = {name: s.session() for name, s in found.items()}
+    own, notes = {}, []
+    for name, src in found.items():
+        own[name], skipped = _own_latest(src, sessions[name], tiles[name], first)
         notes += [f"{name}: {line}" for line in skipped]
-        best = month if best is None or month < best else best
-    return best, notes
+    oldest = max([first] + [s.first_month for s in found.values()], key=month_index)
+    start = min(month_index(m) for m in own.values())
+    i, skipped = start, 0
+    while True:
+        month = from_index(i)
+        lacking = []
+        for name, src in found.items():
+            if own[name] == month:
+                continue  # its own search found this month complete
+            try:
+                manifest = src.list_month(sessions[name], month, tiles[name])
+            except MissingFileError as exc:
+                lacking.append(f"{name} {_first_clause(exc)}")
+                continue
+            if tiles[name] and not manifest.get("files"):
+                lacking.append(f"{name} lists none of the zones' tiles")
+        if not lacking:
+            return month, notes
+        notes.append(f"skipped {month}: " + "; ".join(lacking))
+        skipped += 1
+        i -= 1
+        if skipped >= sources.MAX_SKIPPED or i < month_index(oldest):
+            raise UserError(
+                f"months.end latest: none of the {skipped} months from {from_index(start)} back "
+                f"has every file the zones need from {' and '.join(names)} (looked back to "
+                f"{from_index(i + 1)}, at most {sources.MAX_SKIPPED} months); "
+                + "; ".join(notes[-3:])
+            )
 
 
 def refresh(config: Mapping, manifests: list[tuple[str, Path]]) -> list[tuple[Path, str]]:

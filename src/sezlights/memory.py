@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 
 BASE_MB = 400  # a Python job with numpy, GDAL and pandas loaded
-INDEX_MB_PER_WINDOW_PIXEL = 40e-6  # the largest zone's window, while its fractions are worked out
+# the largest zone's window (two float64 arrays of it, and its runs)
+INDEX_MB_PER_WINDOW_PIXEL = 40e-6
 INDEX_MB_PER_ZONE = 2e-3
-STATS_MB_PER_PIXEL = 130e-6  # gathered values, weights, zone numbers, sort for the median
+# gathered values, weights, zone numbers, the sort for the median: 180e-6 measured
+STATS_MB_PER_PIXEL = 200e-6
 MAP_MB_PER_CELL = 24e-6  # a map's decimated sums and counts, and its figure
 TABLE_MB_PER_CSV_MB = 12  # a table read into pandas, with its formatted copy
 

@@ -5,7 +5,8 @@ mosaic places each tile by integer pixel offsets: no resampling, and a zone that
 straddles a tile border gets exactly what it would get from one big raster. The
 mosaic covers the zones' bounding box (one pixel of padding). Each file is read
 once, band by band, row by row (:meth:`sezlights.sources.Source.bands`), and
-written in blocks of rows: memory is bounded by one block. Pixels no tile covers,
+written in blocks of rows: memory is bounded by one block; the disk needs at most
+rows x columns x 4 bytes per band (noted for a full disk's message). Pixels no tile covers,
 and pixels the source marks unobserved, are NaN (the nodata value); 0 is a radiance
 like any other.
 """
@@ -22,12 +23,15 @@ import rasterio
 import rasterio.shutil
 from rasterio.windows import Window
 
+from . import disk
 from .atomic import atomic_path
+from .errors import UserError
 from .sources import Source
 
 log = logging.getLogger(__name__)
 
 BLOCK_ROWS = 1024
+COG_BLOCK_BYTES = 4 << 20  # what the COG driver writes at once, about (512 x 512 tiles)
 GTIFF = {
     "driver": "GTiff",
     "dtype": "float32",
@@ -79,37 +83,57 @@ def build_mosaic(
     for stale in workdir.glob(".mosaic-*"):  # left by a job that was killed
         shutil.rmtree(stale, ignore_errors=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=".mosaic-", dir=workdir))
+    band_bytes = H * W * np.dtype(prof["dtype"]).itemsize  # at most, before compression
+    disk.expect_disk(tmpdir, band_bytes * len(kinds))
     info: dict[str, dict] = {}
     try:
         tmp = {k: tmpdir / f"{k}.tif" for k in kinds}
         dsts = {k: rasterio.open(tmp[k], "w", **prof) for k in kinds}
         try:
-            for path in files:
-                path = Path(path)
-                tile = source.tiles.window(source.tile_of(path.name))
-                r0 = max(int(tile.row_off), int(win.row_off))
-                r1 = min(int(tile.row_off + tile.height), int(win.row_off + win.height))
-                c0 = max(int(tile.col_off), int(win.col_off))
-                c1 = min(int(tile.col_off + tile.width), int(win.col_off + win.width))
-                if r0 >= r1 or c0 >= c1:
-                    continue
-                wanted = np.arange(r0, r1) - int(tile.row_off)
-                for band in source.bands(path, kinds, tmpdir):
-                    _copy(band, dsts[band.kind], wanted, tile, win, c0, c1)
-                info[path.name] = {"rows": r1 - r0, "cols": c1 - c0}
-                log.info("%s: copied %d x %d pixels", path.name, r1 - r0, c1 - c0)
-        finally:
-            for d in dsts.values():
-                d.close()
+            try:
+                _write_tiles(files, source, kinds, dsts, win, tmpdir, info)
+            finally:
+                for d in dsts.values():
+                    d.close()
+        except UserError:
+            raise
+        except Exception as exc:  # GDAL's write errors (RasterioIOError, CPLE_*)
+            if disk.too_full_for(tmpdir, BLOCK_ROWS * W * 4):  # a block of rows did not fit
+                raise disk.disk_full_error(tmpdir) from exc
+            raise
         for kind in kinds:
+            disk.expect_disk(Path(out[kind]).parent, band_bytes)
             with atomic_path(out[kind], suffix=".tif") as dest:
-                if cog:
-                    rasterio.shutil.copy(tmp[kind], dest, driver="COG", **COG)
-                else:
-                    shutil.move(tmp[kind], dest)
+                try:
+                    if cog:
+                        rasterio.shutil.copy(tmp[kind], dest, driver="COG", **COG)
+                    else:
+                        shutil.move(tmp[kind], dest)
+                except Exception as exc:  # GDAL's write errors (RasterioIOError, CPLE_*)
+                    if disk.too_full_for(dest, COG_BLOCK_BYTES):
+                        raise disk.disk_full_error(dest) from exc
+                    raise
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     return info
+
+
+def _write_tiles(files, source: Source, kinds, dsts, win, tmpdir, info) -> None:
+    """Copy each file's rows and columns inside ``win`` into the band datasets ``dsts``."""
+    for path in files:
+        path = Path(path)
+        tile = source.tiles.window(source.tile_of(path.name))
+        r0 = max(int(tile.row_off), int(win.row_off))
+        r1 = min(int(tile.row_off + tile.height), int(win.row_off + win.height))
+        c0 = max(int(tile.col_off), int(win.col_off))
+        c1 = min(int(tile.col_off + tile.width), int(win.col_off + win.width))
+        if r0 >= r1 or c0 >= c1:
+            continue
+        wanted = np.arange(r0, r1) - int(tile.row_off)
+        for band in source.bands(path, kinds, tmpdir):
+            _copy(band, dsts[band.kind], wanted, tile, win, c0, c1)
+        info[path.name] = {"rows": r1 - r0, "cols": c1 - c0}
+        log.info("%s: copied %d x %d pixels", path.name, r1 - r0, c1 - c0)
 
 
 def _copy(band, dst, wanted, tile, win, c0, c1) -> None:

@@ -2,7 +2,8 @@
 no screen needed). Which zones to draw and the tables are in :mod:`sezlights.report`.
 
 - :func:`overview_figure`: all zones, by month and source: total sum of lights,
-  quartiles of the zones' mean radiance, share of zones poorly observed.
+  quartiles of the zones' mean radiance, share of zones poorly observed and share
+  of the zones' area not observed.
 - :func:`timeseries_figures`: per zone, sum of lights, mean radiance and observed
   share by month, one colour per source.
 - :func:`zone_maps`: per zone, its outline over the radiance around it.
@@ -173,9 +174,11 @@ def overview_data(table: pd.DataFrame) -> pd.DataFrame:
     """What :func:`overview` draws, per source (in the report's order) and month
     (every month from the first to the last of the table): ``total`` (sum of
     lights over all zones; NaN when none observed), ``q25``, ``median``, ``q75``
-    (of the zones' mean radiance) and ``poorly_observed_share``: the share of the
+    (of the zones' mean radiance), ``poorly_observed_share``: the share of the
     source's rows that month whose ``quality`` is not ``"ok"`` (see
-    :func:`poorly_observed`), 0 to 1."""
+    :func:`poorly_observed`), and ``unobserved_area_share``: 1 - Σ pixels_observed /
+    Σ pixels over the zones that month (how much of all zones' area the month's
+    numbers leave out), both 0 to 1."""
     table = _with_source(table)
     months = _month_range(table["month"].astype(str))
     parts = []
@@ -185,6 +188,10 @@ def overview_data(table: pd.DataFrame) -> pd.DataFrame:
         by = df.groupby(month, sort=True)
         q = by["mean"].quantile([0.25, 0.5, 0.75]).unstack()
         q = q.reindex(index=months, columns=[0.25, 0.5, 0.75])
+        weight = by["pixels"].sum(min_count=1).reindex(months).to_numpy(float)
+        seen = by["pixels_observed"].sum(min_count=1).reindex(months).to_numpy(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            unobserved = np.where(weight > 0, 1 - seen / weight, np.nan)
         part = pd.DataFrame(
             {
                 "source": source,
@@ -198,10 +205,14 @@ def overview_data(table: pd.DataFrame) -> pd.DataFrame:
                 .mean()
                 .reindex(months)
                 .to_numpy(float),
+                "unobserved_area_share": unobserved,
             }
         )
         parts.append(part)
-    columns = ["source", "month", "total", "q25", "median", "q75", "poorly_observed_share"]
+    columns = [
+        "source", "month", "total", "q25", "median", "q75", "poorly_observed_share",
+        "unobserved_area_share",
+    ]  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns]
@@ -237,9 +248,10 @@ def overview(table: pd.DataFrame) -> Figure:
             lw=1.5,
             label=label,
         )
+        axes[2].plot(x, d["unobserved_area_share"].to_numpy(float) * 100, color=c, ls="--", lw=1.2)
     axes[0].set_ylabel(f"sum of lights,\nall zones\n({UNITS} × pixels)", fontsize=8)
     axes[1].set_ylabel(f"zones' mean\nradiance ({UNITS})", fontsize=8)
-    axes[2].set_ylabel("zones poorly\nobserved (%)", fontsize=8)
+    axes[2].set_ylabel("not observed (%)", fontsize=8)
     axes[2].set_ylim(-3, 103)
     handles = [
         Line2D([], [], color=_colour(s, sources), lw=1.5, marker="o", ms=3, label=_label(s))
@@ -261,8 +273,9 @@ def overview(table: pd.DataFrame) -> Figure:
     axes[2].text(
         0.0,
         -0.36,
-        'poorly observed: quality is not "ok" (some pixels or all '
-        "without a cloud-free observation, or outside the coverage)",
+        'solid: zones poorly observed, quality not "ok" (some pixels or all without a '
+        "cloud-free observation, or outside the coverage); dashed: share of all zones' area "
+        "not observed (1 - Σ pixels_observed / Σ pixels)",
         transform=axes[2].transAxes,
         fontsize=7,
         color="#555",
@@ -551,12 +564,23 @@ def source_pairs(table: pd.DataFrame) -> pd.DataFrame:
 
 def source_scatter(table: pd.DataFrame, dest: str | Path) -> Path:
     """EOG mean radiance against Black Marble mean radiance, per zone-month observed
-    by both (see :func:`source_pairs`), log-log with the 1:1 line; the title gives n
-    and the Pearson correlation of log10(mean). Means <= 0 cannot be drawn on log
-    axes: they are left out and counted in a note. Beyond 20,000 pairs the points
-    become a hexagon density plot. With fewer than 3 pairs (or one source only)
-    the figure says so instead."""
+    by both (see :func:`source_pairs`), log-log with the 1:1 line. The title gives the
+    Spearman rank correlation over all those pairs and, with its own n, the Pearson
+    correlation of log10(mean) over the pairs whose means are both > 0. Black Marble
+    stores composites below 0.5 nW/cm²/sr as 0, so dark zones have mean 0 there: they
+    count in the rank correlation, but cannot be drawn on log axes (left out, counted
+    in a note). Beyond 20,000 pairs the points become a hexagon density plot. With
+    fewer than 3 pairs (or one source only), or fewer than 3 to draw, the figure says
+    so instead."""
     pairs = source_pairs(table)
+    n_all = len(pairs)
+    # DataFrame.corr ranks in pandas itself (Series.corr's spearman needs scipy)
+    rho = (
+        float(pairs[["eog", "blackmarble"]].corr(method="spearman").iloc[0, 1])
+        if n_all >= 3
+        else float("nan")
+    )
+    rho_text = f"{rho:.3f}" if np.isfinite(rho) else "n/a (one source's values all tie)"
     positive = (pairs["eog"] > 0) & (pairs["blackmarble"] > 0)
     dropped = int((~positive).sum())
     pairs = pairs[positive]
@@ -567,11 +591,17 @@ def source_scatter(table: pd.DataFrame, dest: str | Path) -> Path:
             why = "needs both EOG and Black Marble;\nthis run has " + (
                 " and ".join(_label(s) for s in sources) or "no source"
             )
+        elif n_all < 3:
+            why = (
+                f"only {n_all} zone-month(s) observed by both sources\n"
+                f"(quality ok or partly_observed, observed share ≥ {MIN_SHARE:g}):\n"
+                "too few to compare"
+            )
         else:
             why = (
-                f"only {n} zone-month(s) observed by both sources\n"
-                f"(quality ok or partly_observed, observed share ≥ {MIN_SHARE:g}, mean > 0):\n"
-                "too few to compare"
+                f"Spearman ρ = {rho_text} over all {n_all} zone-months observed by both;\n"
+                f"only {n} of them have both means > 0 (Black Marble stores values\n"
+                "below 0.5 as 0): too few to draw on log axes"
             )
         return _placeholder("EOG vs Black Marble mean radiance", why, dest)
     fig = Figure(figsize=(5.6, 5.2))
@@ -607,7 +637,7 @@ def source_scatter(table: pd.DataFrame, dest: str | Path) -> Path:
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper left")
-    note = f"{dropped} pair(s) with a mean ≤ 0 not shown" if dropped else ""
+    note = f"{dropped} pair(s) with a mean ≤ 0 not shown (counted in ρ)" if dropped else ""
     if note:
         ax.text(
             0.99,
@@ -621,7 +651,8 @@ def source_scatter(table: pd.DataFrame, dest: str | Path) -> Path:
         )
     _title(
         fig,
-        f"EOG vs Black Marble mean radiance\nn = {n} zone-months, "
-        f"Pearson r of log10(mean) = {r:.3f}",
+        f"EOG vs Black Marble mean radiance\n"
+        f"Spearman ρ = {rho_text} over all {n_all} zone-months observed by both\n"
+        f"n = {n} zone-months, Pearson r of log10(mean) = {r:.3f} (both means > 0)",
     )
     return _save(fig, dest)

@@ -2,8 +2,10 @@
 
 One CSV per source and month (``results/stats/{source}/{YYYY-MM}.csv``) and the
 combined time series (``results/zonal_stats.csv``) share :data:`COLUMNS`. Numbers
-are written without float noise: radiance statistics and pixel weights with the 7
-significant digits float32 carries, shares to 4 decimals, areas to 3.
+are written without float noise: radiance statistics with the 7 significant digits
+float32 carries, pixel weights with 7 significant digits too but never in exponent
+notation nor rounded to less than a whole pixel (an all_touched count of 23,049,637
+pixels stays that number), shares to 4 decimals, areas to 3.
 """
 
 from __future__ import annotations
@@ -39,11 +41,12 @@ QUALITY = ("ok", "partly_observed", "no_cloud_free", "outside_coverage")
 TEXT = {"zone_id": str, "month": str, "source": str, "satellite": str, "quality": str}
 SORT = ["zone_id", "month", "source"]
 
-# decimals ("f") or significant digits ("g") each numeric column is written with
+# decimals ("f"), significant digits ("g") or significant digits in positional
+# notation ("p") each numeric column is written with
 _FORMAT = {
     "area_km2": ("f", 3),
-    "pixels": ("g", 7),
-    "pixels_observed": ("g", 7),
+    "pixels": ("p", 7),
+    "pixels_observed": ("p", 7),
     "observed_share": ("f", 4),
     **{c: ("g", 7) for c in RADIANCE},
     "cf_cvg_mean": ("g", 7),
@@ -57,6 +60,15 @@ def _fmt(values: pd.Series, kind: str, digits: int) -> pd.Series:
     finite = np.isfinite(arr)
     if kind == "f":
         out[finite] = [f"{v:.{digits}f}" for v in np.round(arr[finite], digits) + 0.0]
+    elif kind == "p":  # positional: `digits` significant digits, every integer digit kept
+        out[finite] = [
+            f"{v:.0f}"
+            if abs(v) >= 10**digits
+            else np.format_float_positional(
+                v, precision=digits, unique=False, fractional=False, trim="-"
+            )
+            for v in arr[finite] + 0.0
+        ]
     else:
         out[finite] = [f"{v:.{digits}g}" for v in arr[finite] + 0.0]
     out[~finite] = ""

@@ -21,6 +21,7 @@ import rasterio
 from affine import Affine
 from rasterio.windows import Window
 
+from . import disk
 from .errors import CorruptFileError
 
 HEADER_BYTES = 1 << 20  # a plain GeoTIFF's header and strip offsets fit well within this
@@ -38,8 +39,8 @@ class StreamedTiff:
     """
 
     def __init__(self, f, size: int, name: str, scratch: str | Path | None = None):
-        self._f, self.name = f, name
-        self._head = f.read(min(size, HEADER_BYTES))
+        self._f, self.name, self._size = f, name, int(size)
+        self._head = bytes(f.read(min(size, HEADER_BYTES)))
         self._pos = len(self._head)
         self._plan = None
         self._disk: Path | None = None
@@ -64,8 +65,11 @@ class StreamedTiff:
                 f"{self.name}: not a plain GeoTIFF and no scratch folder to unpack it in."
             )
         Path(scratch).mkdir(parents=True, exist_ok=True)
+        if self._size > disk.free_bytes(scratch):  # the whole member goes to disk
+            raise disk.disk_full_error(scratch, self._size)
         self._disk = Path(tempfile.mkdtemp(prefix=".gather-", dir=scratch))
         path = self._disk / "band.tif"
+        disk.expect_disk(path, self._size)  # for the message if the disk fills up meanwhile
         with open(path, "wb") as fo:
             fo.write(self._head)
             shutil.copyfileobj(self._f, fo, CHUNK)

@@ -11,8 +11,8 @@ its row. :func:`reduce` turns the gathered values into the table's statistics:
   ``min_cloud_free``; radiance statistics use observed pixels only;
 - ``pixels`` = Σw over the zone's pixels, ``pixels_observed`` = Σw over observed
   ones; ``sum`` = Σw·r, ``mean`` = Σw·r / Σw, ``std`` the weighted population
-  standard deviation, ``median`` the weighted median (the weighted type-7 quantile,
-  pixel by pixel: with equal weights, numpy's median), ``min``/``max``
+  standard deviation, ``median`` the weighted median (:func:`weighted_median`: where
+  the cumulative weight reaches half; with equal weights, numpy's median), ``min``/``max``
   over observed pixels with weight > 0; ``cf_cvg_mean``/``cf_cvg_min`` over all
   covered pixels.
 """
@@ -150,11 +150,16 @@ def reduce(
     vmax = _per_zone(np.fmax, zo[positive], vo[positive], n)
     cmin = _per_zone(np.fmin, zc[wc > 0], cc[wc > 0], n)
     median = weighted_median(zo[positive], vo[positive], wo[positive], n)
+    # a zone of one value has no spread: what the sums leave (~1e-16 of it) is rounding;
+    # float32 values that differ at all differ by more than 1e-8 of their size
+    with np.errstate(invalid="ignore"):
+        std = np.where(std <= 1e-9 * np.fmax(np.abs(vmin), np.abs(vmax)), 0.0, std)
 
     none_covered = n_covered == 0
     none_observed = w_obs <= 0
     quality = np.select(
-        [none_covered, none_observed, share < 1 - 1e-9],
+        # partly observed as the table shows it: a share written as 1.0000 is "ok"
+        [none_covered, none_observed, np.round(share, 4) < 1],
         ["outside_coverage", "no_cloud_free", "partly_observed"],
         "ok",
     )
@@ -193,44 +198,39 @@ def _per_zone(ufunc, z: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
 
 
 def weighted_median(z: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
-    """The weighted median per zone: the weighted type-7 quantile at q = 0.5.
+    """The weighted median per zone: the value at which the cumulative weight of the
+    zone's values, sorted ascending, reaches half the zone's weight.
 
-    Within a zone, its m values sorted ascending with weights w_i (i from 0) get
-    s_i = i·w_i + (m-1)·Σ_{j<i} w_j; with S = (m-1)·Σw, the median is the value at
-    s = S/2, linearly interpolated between the neighbouring values. This is
-    exactextract's formula (weighted_quantiles.cpp) applied pixel by pixel (exactextract
-    first merges equal values into one element); with equal weights it is numpy's
-    median.
+    Where it reaches exactly half at one value (up to rounding), the median is the
+    midpoint of that value and the next, so with equal weights it is numpy's median.
+    It depends on the values and weights only, not on the order of the pixels, and
+    a pixel of tiny weight moves it only if it crosses the half-way point.
     """
     out = np.full(n, np.nan)
     if z.size == 0:
         return out
     order = np.lexsort((v, z))
-    z, v, w = z[order], v[order], w[order]
+    z, v, w = z[order], v[order], w[order].astype(np.float64)
     starts = np.flatnonzero(np.r_[True, z[1:] != z[:-1]])
     counts = np.diff(np.r_[starts, z.size])
-    m = np.repeat(counts, counts).astype(np.float64)
-    i = np.arange(z.size) - np.repeat(starts, counts)
     csum = np.cumsum(w)
-    before = csum - w - np.repeat(np.r_[0.0, csum[starts[1:] - 1]], counts)
-    s = i * w + (m - 1) * before
-    zone_total = np.add.reduceat(w, starts)
-    target = 0.5 * zone_total * (counts - 1)
-    # within each zone, the first element with s > target ("right"), as std::upper_bound
+    base = np.r_[0.0, csum[starts[1:] - 1]]
+    total = np.add.reduceat(w, starts)
+    half = 0.5 * total
+    tol = 1e-9 * total
+    cum = csum - np.repeat(base, counts)  # within each zone
+    # the first value whose cumulative weight reaches half (up to rounding)
+    reached = cum >= np.repeat(half - tol, counts)
     key = np.repeat(np.arange(starts.size), counts)
-    above = s > np.repeat(target, counts)
-    first_above = np.full(starts.size, -1, dtype=np.int64)
-    idx = np.flatnonzero(above)
-    if idx.size:
-        grp = key[idx]
-        uniq, first = np.unique(grp, return_index=True)
-        first_above[uniq] = idx[first]
+    first = np.full(starts.size, -1, dtype=np.int64)
+    idx = np.flatnonzero(reached)
+    uniq, at = np.unique(key[idx], return_index=True)
+    first[uniq] = idx[at]
     last = starts + counts - 1
-    result = v[last].astype(np.float64)  # no element above: the largest value
-    has = first_above >= 0
-    r = first_above[has]
-    left = r - 1
-    t = target[has]
-    result[has] = v[left] + (t - s[left]) * (v[r] - v[left]) / (s[r] - s[left])
+    first = np.where(first < 0, last, first)  # rounding: the largest value
+    result = v[first].astype(np.float64)
+    exact = (np.abs(cum[first] - half) <= tol) & (first < last)
+    nxt = np.minimum(first + 1, v.size - 1)
+    result = np.where(exact, 0.5 * (v[first] + v[nxt]), result)
     out[z[starts]] = result
     return out

@@ -14,6 +14,7 @@ an edited attribute table, or an older copy put back with its old timestamp.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import warnings
@@ -30,6 +31,8 @@ from .errors import ZonesError
 log = logging.getLogger(__name__)
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
+# what GDAL says of a GeoPackage whose name does not end in .gpkg (read or written)
+TMP_NAME_WARNING = r".*(non conformant file extension|extension should be 'gpkg')"
 
 
 def _id_text(value) -> str:
@@ -97,9 +100,13 @@ def choose_layer(path: Path, layer: str | None) -> str | None:
     import pyogrio
 
     try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+        with _tmp_name_quiet():
+            tables = pyogrio.list_layers(path)
     except Exception:  # not a vector dataset at all: read_file says so below
         return layer
+    # tables without geometry (QGIS's `layer_styles` in a GeoPackage, attribute tables)
+    # hold no zones
+    layers = [str(name) for name, kind in tables if kind is not None]
     if layer is not None:
         if layer not in layers:
             raise ZonesError(
@@ -112,7 +119,17 @@ def choose_layer(path: Path, layer: str | None) -> str | None:
             f"zones file {path} holds {len(layers)} layers ({', '.join(layers)}); set "
             "zones.layer in the config to the one with the zones."
         )
-    return None
+    # the one layer with geometry, named if other tables beside it could be read instead
+    return layers[0] if len(layers) == 1 and len(tables) > 1 else None
+
+
+@contextlib.contextmanager
+def _tmp_name_quiet():
+    """Ignore only GDAL's warning that a GeoPackage read under a temporary name (".tmp")
+    should be named .gpkg, which is harmless here; every other warning reaches the log."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", TMP_NAME_WARNING, RuntimeWarning)
+        yield
 
 
 def load_zones(path: str | Path, id_field: str, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -122,8 +139,7 @@ def load_zones(path: str | Path, id_field: str, layer: str | None = None) -> gpd
         raise ZonesError(missing_zones_message(path))
     layer = choose_layer(path, layer)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with _tmp_name_quiet():
             gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
     except ZonesError:
         raise

@@ -1,6 +1,7 @@
 # Config helpers and input functions shared by the stages. No network here: the
 # parse-time listings are in listings.smk.
 import json
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -14,6 +15,16 @@ except ImportError:
         "the sezlights package is not installed in this Python: run `make setup` "
         "(or `pip install -e .` in the pipeline's folder) and use that environment."
     ) from None
+
+# The checkout this workflow runs from (standalone, or as a module of another workflow):
+# with --sdm conda, each job environment's post-deploy script (workflow/envs/) installs
+# the sezlights package from it. Set in every process: a job deploys its own. (The folder
+# of this file itself: workflow.source_path would give a copy in Snakemake's temporary
+# source cache.)
+PACKAGE_SOURCE_ENV = "SEZLIGHTS_SOURCE"
+os.environ[PACKAGE_SOURCE_ENV] = os.path.normpath(
+    workflow.current_basedir.join("../..").get_path_or_uri(secret_free=True)
+)
 
 from sezlights import config as settings
 from sezlights import memory
@@ -48,16 +59,33 @@ def config_error(exc):
     return WorkflowError(f"config error: {exc}")
 
 
+ZONES_ENV = "SEZLIGHTS_ZONES_FINGERPRINT"
+
+
 def zones_identity():
     """The zones' content identity (every file of the dataset), checked on every run.
 
     A params value: when it changes, the zones are prepared again, whatever the
     files' timestamps say (an edited .dbf, an older copy put back with cp -p).
+
+    Only the main Snakemake process reads the zones file: it is the user's, and may
+    be where no job can see it (AWS Batch jobs get only the files git tracks, below
+    10 MB). Jobs get the value in ZONES_ENV (inherited by local and cluster jobs,
+    passed to cloud jobs as a declared envvar), so they build the same DAG.
     """
+    if not workflow.is_main_process and os.environ.get(ZONES_ENV):
+        return os.environ[ZONES_ENV]
     try:
-        return zone_files.fingerprint(ZONES_PATH)
+        fingerprint = zone_files.fingerprint(ZONES_PATH)
     except UserError as exc:
+        if not workflow.is_main_process:
+            # a job only runs its own step, never prepare_zones (a localrule): the
+            # fingerprint of files it cannot see decides nothing there
+            return "unknown in this job"
         raise WorkflowError(str(exc)) from None
+    os.environ[ZONES_ENV] = fingerprint
+    workflow.register_envvars(ZONES_ENV)
+    return fingerprint
 
 
 ZONES_FINGERPRINT = zones_identity()
@@ -67,6 +95,18 @@ def zones_sidecars():
     """The zones file's sidecars (a Shapefile's .dbf, .prj, ...); as for the file itself,
     their times do not matter, their content does (ZONES_FINGERPRINT)."""
     return [ancient(local(str(p))) for p in zone_files.dataset_files(ZONES_PATH)[1:]]
+
+
+def download_slots():
+    """A resource per configured source's download limit (its ``resource``), of which a
+    download job takes one: that of the job's own source."""
+    names = sorted({src.resource for src in SOURCE.values()})
+    return {
+        name: lambda wildcards, name=name: int(
+            SOURCE[wildcards.source].resource == name
+        )
+        for name in names
+    }
 
 
 def maybe_temp(path, keep):
@@ -144,7 +184,11 @@ def maps_mem_mb(wildcards, input, attempt):
 
 
 def table_mem_mb(wildcards, input, attempt):
-    return memory.table_mb(input.size_mb, attempt)
+    try:  # local files (input.size_mb would warn under --report)
+        mb = sum(os.path.getsize(f) for f in input) / 1e6
+    except FileNotFoundError:  # in a storage provider: its own size lookup
+        mb = input.size_mb
+    return memory.table_mb(mb, attempt)
 
 
 # ---------------------------------------------------------------- report
@@ -158,6 +202,7 @@ def report_outputs():
         "results/report/files.html",
         "results/report/zones_shown.html",
         "results/report/zonal_stats.html",
+        "results/report/by_zone",
         "results/report/overview.png",
         "results/report/timeseries",
         *expand("results/report/maps/{source}", source=SOURCES),
@@ -177,3 +222,14 @@ def zone_figure_labels(**fixed):
         return figure_names.figure_labels(wildcards.zone, output[0], **fixed)
 
     return labels
+
+
+def table_page_labels(wildcards, output):
+    """Label of a page of the table by zone: what its job wrote to pages.json (the
+    zone ids it runs from and to, as written)."""
+    try:
+        with open(os.path.join(output.by_zone, "pages.json"), encoding="utf-8") as f:
+            text = json.load(f).get(wildcards.page, "by zone")
+    except FileNotFoundError:
+        text = "by zone"
+    return {"table": figure_names.label(text)}

@@ -11,7 +11,7 @@ checkpoint list_month_files:
     retries: 0
     localrule: True
     conda:
-        "../envs/sezlights.yaml"
+        "../envs/zones.yaml"
     message:
         "Listing the {wildcards.source} files of {wildcards.month} on the server"
     script:

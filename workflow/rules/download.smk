@@ -14,11 +14,11 @@ rule download_file:
     # compute nodes without internet, and for AWS Batch: see common.smk)
     localrule: DOWNLOAD_LOCAL
     conda:
-        "../envs/sezlights.yaml"
+        "../envs/download.yaml"
     resources:
-        # concurrent downloads per server (profiles set the limits)
-        downloads=lambda wildcards: int(wildcards.source == "eog"),
-        laads_downloads=lambda wildcards: int(wildcards.source == "blackmarble"),
+        # one of its source's download slots (Source.resource: downloads for EOG,
+        # laads_downloads for LAADS; profiles set how many per server)
+        **download_slots(),
         mem_mb=512,
         runtime=lambda wildcards: 10
         + round(config["download"]["retry_budget"] / 60)

@@ -24,7 +24,7 @@ def _latest_month():
         if path.exists():
             return path.read_text().strip()
     try:
-        month, skipped = listings.latest_month(config)
+        month, skipped = listings.latest_month(config, _index_tiles())
     except UserError as exc:
         if not path.exists():
             raise config_error(exc) from None
@@ -41,6 +41,25 @@ def _latest_month():
     os.environ[LATEST_ENV] = month
     workflow.register_envvars(LATEST_ENV)
     return month
+
+
+def _index_tiles():
+    """{source: the tiles holding some zone's pixels}, from a pixel index made here for
+    the zones of this config; sources without one are planned from the tiles near the
+    zones (a superset). With a storage provider the index is not looked up."""
+    if workflow.storage_registry.default_storage_provider is not None:
+        return {}
+    found = {}
+    for name in SOURCES:
+        tiles = listings.index_tiles(
+            f"resources/index/{name}.json",
+            "results/zones_summary.json",
+            ZONES_FINGERPRINT,
+            config,
+        )
+        if tiles is not None:
+            found[name] = tiles
+    return found
 
 
 def _months():

@@ -12,7 +12,7 @@ rule mosaic_month:
     benchmark:
         "benchmarks/mosaic/{source}/{month}.tsv"
     conda:
-        "../envs/sezlights.yaml"
+        "../envs/stats.yaml"
     resources:
         mem_mb=2048,
         runtime=60,

@@ -71,6 +71,14 @@ rule tabulate_zonal_stats:
             subcategory="Table",
             labels={"table": "all zones and months"},
         ),
+        by_zone=report(
+            directory("results/report/by_zone"),
+            patterns=["{page}.html"],
+            caption="../report/table_by_zone.rst",
+            category="4. Statistics",
+            subcategory="Table",
+            labels=table_page_labels,
+        ),
     log:
         "logs/report/tabulate_zonal_stats.log",
     localrule: True
@@ -79,7 +87,7 @@ rule tabulate_zonal_stats:
     resources:
         mem_mb=table_mem_mb,
     message:
-        "Making the time-series table browsable in the report"
+        "Making the time-series table browsable in the report, and a row per zone"
     script:
         "../scripts/tabulate_zonal_stats.py"
 

@@ -2,11 +2,29 @@
 # that a key was not a "directory" (no objects under it) from the check made before
 # a job ran; when the job ran elsewhere (AWS Batch) and uploaded the directory
 # itself, the main process would wait for it in vain. Ask S3 again while the
-# answer is no. Remove once the plugin re-checks on its own.
+# answer is no. Applied to the versions it was checked with only (another version may
+# have fixed it, or changed what is patched here); remove once the plugin re-checks on
+# its own.
+S3_PLUGIN_CHECKED = ("0.3.0", "0.4.0")  # from, up to (not included)
 
 
 def _s3_directories_seen_after_remote_jobs():
     if workflow.storage_settings.default_storage_provider != "s3":
+        return
+    from importlib.metadata import version
+
+    from packaging.version import Version
+
+    installed = version("snakemake-storage-plugin-s3")
+    low, high = (Version(v) for v in S3_PLUGIN_CHECKED)
+    if not low <= Version(installed) < high:
+        logger.warning(
+            f"snakemake-storage-plugin-s3 {installed}: the workaround in "
+            f"workflow/rules/storage_s3.smk was checked with {low} to {high} (excluded) and "
+            "is not applied; if the run waits in vain for a directory a Batch job made "
+            "(results/report/maps, results/report/timeseries), install "
+            f"'snakemake-storage-plugin-s3>={low},<{high}'"
+        )
         return
     from snakemake_storage_plugin_s3 import StorageObject
 

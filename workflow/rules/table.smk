@@ -13,7 +13,7 @@ rule combine_zone_stats:
         "logs/combine_zone_stats.log",
     localrule: True
     conda:
-        "../envs/sezlights.yaml"
+        "../envs/stats.yaml"
     params:
         n=len(MONTHS) * len(SOURCES),
     message:

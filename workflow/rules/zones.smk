@@ -11,7 +11,7 @@ rule prepare_zones:
         "logs/prepare_zones.log",
     localrule: True
     conda:
-        "../envs/sezlights.yaml"
+        "../envs/zones.yaml"
     params:
         fingerprint=ZONES_FINGERPRINT,
         id_field=config["zones"]["id_field"],
@@ -35,7 +35,7 @@ rule index_zone_pixels:
     benchmark:
         "benchmarks/index_zone_pixels/{source}.tsv"
     conda:
-        "../envs/sezlights.yaml"
+        "../envs/zones.yaml"
     resources:
         mem_mb=index_mem_mb,
         runtime=30,

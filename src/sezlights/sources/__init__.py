@@ -30,6 +30,7 @@ from ..http import Budget, describe_error, describe_status
 from ..months import month_index
 
 KINDS = ("radiance", "coverage")
+MAX_SKIPPED = 12  # `end: latest` looks back this many months at most, per source and for all
 
 
 @dataclass
@@ -52,7 +53,6 @@ class Source(ABC):
     label: str  # for people: "EOG VIIRS DNB monthly composites v10"
     resource: str  # the Snakemake resource that caps concurrent downloads from it
     signature: bytes  # what a downloaded file's first bytes must be
-    credentials: tuple[str, ...]  # environment variables a download job may need
 
     def __init__(self, config: Mapping):
         self.config = config
@@ -128,6 +128,9 @@ class Source(ABC):
 
         A login page, or 401/403, gets one renewed token (an expired one) and one more
         try; ``setting`` is the config key to check when the server cannot be reached.
+        The login is looked for first: a redirect to the login that ends in a 404 (a
+        realm that moved answers "Realm does not exist" with 404) is a login failure,
+        never a folder that is not published.
         """
         for renewed in (False, True):
             try:
@@ -137,8 +140,6 @@ class Source(ABC):
                     f"could not list {url} ({describe_error(exc)}); check {setting} and the "
                     "network."
                 ) from None
-            if r.status_code == 404:
-                return None
             if r.status_code in (401, 403) or self.is_login_page(r):
                 if renewed:
                     raise LoginError(
@@ -148,6 +149,8 @@ class Source(ABC):
                     )
                 session.renew()
                 continue
+            if r.status_code == 404:
+                return None
             if not r.ok:
                 raise UserError(
                     f"listing {url} failed: the server answered {describe_status(r.status_code)}; "

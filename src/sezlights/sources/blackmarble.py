@@ -1,6 +1,7 @@
 """NASA Black Marble VNP46A3 monthly (LAADS DAAC): every fact about the source.
 
-Evidence (public code and issues, 2025-26; details in the project's notes):
+Evidence (public code and issues, 2025-26; each fact with where it was seen:
+``docs/evidence/blackmarble.md``):
 
 - Files: ``{base}/{collection}/VNP46A3/{YYYY}/{DOY}/`` holds
   ``VNP46A3.A{YYYY}{DOY}.h{HH}v{VV}.{CCC}.{stamp}.h5``, DOY the day of year of the
@@ -11,20 +12,30 @@ Evidence (public code and issues, 2025-26; details in the project's notes):
 - A month's file list is published as ``{YYYY}/{DOY}.csv`` (blackmarbler's
   ``read_black_marble_csv`` reads its ``name`` column; the other columns are not
   confirmed, so only ``name`` is required and ``size`` used when present); an
-  unpublished month answers 404. LAADS publishes tiles with land only, so a tile some
-  zone touches may be absent in every month: recorded, not an error.
-- Login: ``Authorization: Bearer <Earthdata token>`` (blackmarblepy, blackmarbler); a
-  bad token is answered by a redirect to Earthdata Login (an HTML page), 401 or 403:
-  all are login failures here. LAADS stalls clients that open many connections
+  unpublished month answers 404. A month's listing need not hold every tile (Collection 2
+  covers land and water, yet ALEPH counted 536-540 of the 648 tiles a month): a needed
+  tile absent from the listing is recorded and its pixels count as not observed, not an
+  error; ``latest`` only takes a month listing every needed tile.
+- Login: ``Authorization: Bearer <Earthdata token>`` (blackmarblepy, blackmarbler), sent
+  with every request, listings included (they may need it: blackmarbler #25); a bad token
+  is answered by a redirect to Earthdata Login (an HTML page), 401 or 403: all are login
+  failures here. LAADS stalls clients that open many connections
   (several public scripts), hence the ``laads_downloads`` resource.
 - HDF-EOS5: datasets under ``HDFEOS/GRIDS/VIIRS_Grid_DNB_2d/Data Fields/``:
   ``<variable>`` radiance (Collection 2: float32, fill -999.9; Collection 1: uint16,
-  fill 65535, x0.1), ``<variable>_Num`` observation count (uint16, fill 65535),
-  ``<variable>_Quality`` (0 good: more than 3 observations, 1 poor, 2 gap filled from
-  history, 255 fill: blackmarblepy's docstring). Fill, scale and offset are read from
-  each dataset's own attributes where present (``_FillValue``, ``scale_factor``,
-  ``add_offset`` or ``offset``), else the collection's values. Radiance values below
-  0.5 are stored as 0: dark, not missing.
+  fill 65535, x0.1), ``<variable>_Num`` observation count (uint16; 0 on fill pixels in a
+  real file, 65535 also read as none), ``<variable>_Quality`` (0 good: more than 3
+  observations, 1 poor, 2 gap filled from history, 255 fill: blackmarblepy's docstring).
+  Fill, scale and offset are read from each dataset's own attributes where present
+  (``_FillValue``, ``scale_factor``, ``add_offset`` or ``offset``: newest blackmarblepy
+  reads ``offset``), else the collection's values. Radiance values below 0.5 are stored
+  as 0: dark, not missing.
+- A gap-filled pixel (quality 2) has ``_Num`` 0 (ALEPH measured 1,784,479 of them): its
+  value is a temporal gap fill from earlier months, not an observation. When
+  ``blackmarble.quality`` accepts class 2, the coverage band reports such a pixel's count
+  as at least ``stats.min_cloud_free``, so that it counts as observed (the shared
+  statistics' rule is count >= ``min_cloud_free``) and its ``cf_cvg_*`` count is that
+  threshold.
 - Grid: 36 x 18 tiles of 10 x 10 degrees, ``h00v00`` at (-180, 90), 2400 x 2400 pixels
   of 15", pixel edges on the tile corners (StructMetadata of a VNP46A1 C2 file:
   ``UpperLeftPointMtrs=(-100000000.000000,20000000.000000)`` for h08v07).
@@ -49,7 +60,7 @@ from ..errors import CorruptFileError, LoginError, MissingFileError, UserError
 from ..grid import Lattice, TileSet
 from ..http import make_session
 from ..months import from_index, month_index
-from . import KINDS, Band, Source, env_or
+from . import KINDS, MAX_SKIPPED, Band, Source, env_or
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +73,7 @@ TILE_DEG = 10.0
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 FILL = {"float32": -999.9, "uint16": 65535}  # radiance fill per dtype when no attribute says
 QUALITY_FILL = 255
+GAP_FILLED = 2  # quality class: gap filled from earlier months, _Num 0
 NUM_FILL = 65535
 LOGIN_HOSTS = ("urs.earthdata.nasa.gov",)
 FILE_RE = re.compile(
@@ -124,7 +136,6 @@ class BlackMarble(Source):
     label = "NASA Black Marble VNP46A3 monthly"
     resource = "laads_downloads"
     signature = HDF5_SIGNATURE
-    credentials = ("EARTHDATA_TOKEN",)
 
     def __init__(self, config: Mapping):
         super().__init__(config)
@@ -135,6 +146,8 @@ class BlackMarble(Source):
         self.variable = bm["variable"]
         self.quality = tuple(bm["quality"])
         self.pixel = bm["pixel_arcsec"] / 3600.0
+        # an accepted gap-filled pixel reports at least this count (see the module doc)
+        self.min_cloud_free = float(config.get("stats", {}).get("min_cloud_free", 1))
 
     @property
     def tiles(self) -> TileSet:
@@ -212,11 +225,10 @@ class BlackMarble(Source):
                 f"{month}: {self.product} (collection {self.collection}) is not published at "
                 f"{url}; end the month range earlier or try again later."
             )
-        year, doy, version = month[:4], day_of_year(month), VERSIONS[self.collection]
         found: dict[str, tuple[str, int | None, str]] = {}
         for name, size in entries:
-            m = FILE_RE.match(name)
-            if not m or (m["year"], m["doy"], m["version"]) != (year, doy, version):
+            m = self._month_file(name, month)
+            if m is None:
                 continue
             prev = found.get(m["tile"])
             if prev is None or m["stamp"] > prev[2]:
@@ -232,8 +244,8 @@ class BlackMarble(Source):
         absent = [t for t in needed if t not in found]
         if absent:
             log.warning(
-                "%s: tile(s) %s are not published (LAADS has tiles with land only); the zones' "
-                "pixels there count as not observed",
+                "%s: tile(s) %s are not published in the month's listing (LAADS's months can "
+                "lack tiles); the zones' pixels there count as not observed",
                 month,
                 ", ".join(absent),
             )
@@ -261,24 +273,39 @@ class BlackMarble(Source):
             "tiles_absent": absent,
         }
 
+    def _month_file(self, name: str, month: str) -> re.Match | None:
+        """The name's match if it is a file of ``month`` in the configured collection."""
+        m = FILE_RE.match(name)
+        want = (month[:4], day_of_year(month), VERSIONS[self.collection])
+        return m if m and (m["year"], m["doy"], m["version"]) == want else None
+
     def latest_month(
         self, session: requests.Session, needed: list[str], first: str
     ) -> tuple[str, list[str]]:
+        """The newest month whose listing holds every needed tile, filtered as
+        :meth:`list_month` filters (collection version, year, day of year)."""
         today = dt.datetime.now(dt.UTC)
         i = month_index(f"{today.year:04d}-{today.month:02d}")
         skipped: list[str] = []
-        while i >= month_index(max(first, FIRST_MONTH)) and len(skipped) < 12:
+        while i >= month_index(max(first, FIRST_MONTH)) and len(skipped) < MAX_SKIPPED:
             month = from_index(i)
             entries = self.listing(session, month)
-            names = {FILE_RE.match(n)["tile"] for n, _ in entries or [] if FILE_RE.match(n)}
-            if entries and (not needed or names & set(needed)):
+            tiles = {m["tile"] for n, _ in entries or [] if (m := self._month_file(n, month))}
+            missing = [t for t in needed if t not in tiles]
+            if entries and tiles and not missing:
                 return month, skipped
-            why = "not published yet" if not entries else "none of the zones' tiles listed"
+            if not entries:
+                why = "not published yet"
+            elif not tiles:
+                why = f"no collection {self.collection} file listed"
+            else:
+                why = f"tile(s) {', '.join(missing)} not listed yet"
             skipped.append(f"skipped {month}: {self.product} {why}")
             i -= 1
         raise UserError(
-            f"no month of {self.product} from {first} on is published with the zones' tiles at "
-            f"{self.base_url}/{self.collection}/; " + "; ".join(skipped[:3])
+            f"no month of {self.product} from {first} on lists every tile the zones need at "
+            f"{self.base_url}/{self.collection}/ (set months.end to a month instead of latest); "
+            + "; ".join(skipped[:3])
         )
 
     # ------------------------------------------------------------------ files
@@ -331,7 +358,7 @@ class BlackMarble(Source):
                 if kind == "radiance":
                     yield Band(kind, window, self._radiance_rows(rad, qual))
                 elif kind == "coverage":
-                    yield Band(kind, window, _count_rows(num))
+                    yield Band(kind, window, self._count_rows(num, qual))
 
     def _radiance_rows(self, rad, qual):
         fill = _attr(rad, "_FillValue", FILL.get(rad.dtype.name))
@@ -357,17 +384,24 @@ class BlackMarble(Source):
 
         return rows
 
+    def _count_rows(self, num, qual):
+        """Observations per pixel (0 where fill); an accepted gap-filled pixel reports
+        at least ``min_cloud_free`` (see the module doc)."""
+        gap_accepted = GAP_FILLED in self.quality
+        floor = np.float32(self.min_cloud_free)
 
-def _count_rows(num):
-    def rows(wanted):
-        wanted = np.asarray(wanted)
-        for r0, r1 in _blocks(wanted, num):
-            block = num[r0:r1, :].astype(np.float32)
-            block[block >= NUM_FILL] = 0.0
-            for r in wanted[(wanted >= r0) & (wanted < r1)]:
-                yield int(r), block[int(r) - r0]
+        def rows(wanted):
+            wanted = np.asarray(wanted)
+            for r0, r1 in _blocks(wanted, num):
+                block = num[r0:r1, :].astype(np.float32)
+                block[block >= NUM_FILL] = 0.0
+                if gap_accepted:
+                    gap = qual[r0:r1, :] == GAP_FILLED
+                    block[gap] = np.maximum(block[gap], floor)
+                for r in wanted[(wanted >= r0) & (wanted < r1)]:
+                    yield int(r), block[int(r) - r0]
 
-    return rows
+        return rows
 
 
 def _blocks(wanted: np.ndarray, ds) -> list[tuple[int, int]]:

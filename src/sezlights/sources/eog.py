@@ -1,17 +1,23 @@
 """EOG VIIRS DNB monthly composites v10 (Earth Observation Group, Colorado School of Mines).
 
 Every fact about the EOG service lives here. Evidence for each (public downloaders
-and their test fixtures, as found in 2026; details in the project's notes):
+and their test fixtures, as found in 2026): docs/evidence/eog.md, which also lists
+what remains unknown.
 
 - Layout: ``{base}/{YYYY}/{YYYYMM}/{product}/`` holds six tiles a month named
   ``SVDNB_npp_{start}-{end}_{tile}_{product}_v10_c{stamp}.tgz``. A month flown by
   NOAA-20 instead of Suomi NPP lives under ``{YYYY}/{YYYYMM}/NOAA-20/{product}/`` with
   ``SVDNB_j01_`` names: 2022-08 is the one known case (a Go test ``TestGetTileId`` and
   aiddata/geo-datasets ``datasets/viirs_ntl/main.py`` hard-code
-  ``2022/202208/NOAA-20/vcmcfg``).
+  ``2022/202208/NOAA-20/vcmcfg``). The satellite is read from each file's name
+  (``SVDNB_npp_`` / ``SVDNB_j01_``), in either folder: nothing public ties a prefix
+  to a folder beyond that one month.
 - Creation stamps are not fixed width: mostly ``YYYYMMDDhhmm`` (12 digits), but
-  2014-01 vcmslcfg is ``c2015006171539`` (13: ``YYYYDDDhhmmss``), seen in several
-  public R fixtures. They are listed, never guessed.
+  2014-01 vcmslcfg is ``c2015006171539`` (13), seen in several public fixtures. It is
+  read as 2015-06-17 15:39 with a stray ``0`` after the year (an INFERENCE: the same
+  month's vcmcfg is ``c201506171538``, and vcmslcfg stamps are the vcmcfg ones or a
+  minute later in 2014-02 and 2014-03), see :func:`stamp_time`. They are listed,
+  never guessed.
 - Products: ``vcmcfg`` from 2012-04 (aiddata: "dataset starts in April 2012!"),
   ``vcmslcfg`` from 2014-01 (the GEE mirror's availability; its folders before that
   exist but are empty).
@@ -53,7 +59,7 @@ from ..grid import Lattice, TileSet
 from ..http import make_session
 from ..months import compact, month_bounds, month_index
 from ..tiffrows import StreamedTiff
-from . import KINDS, Band, Source, env_or
+from . import KINDS, MAX_SKIPPED, Band, Source, env_or
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +69,9 @@ TOKEN_URL = "https://eogauth-new.mines.edu/realms/eog/protocol/openid-connect/to
 # The public client EOG published for scripts until 2025 (reported retired since).
 PUBLIC_CLIENT = ("eogdata_oidc", "2677ad81-521b-4869-8480-6d05b9e57d48")
 PRODUCTS = {"vcmcfg": "2012-04", "vcmslcfg": "2014-01"}
-SATELLITES = {"npp": "", "j01": "NOAA-20/"}  # satellite -> folder inside the month's folder
+# where a month's files may be, inside its folder: {product}/ (Suomi NPP, every month
+# but one), then NOAA-20/{product}/ (2022-08). The satellite comes from each file's name.
+FOLDERS = ("", "NOAA-20/")
 NORTH, SOUTH = 75.0, -65.0  # latitude coverage of the composites
 TILE_NAMES = (("75N180W", "75N060W", "75N060E"), ("00N180W", "00N060W", "00N060E"))
 TILE_IDS = tuple(t for row in TILE_NAMES for t in row)
@@ -77,7 +85,6 @@ MEMBER_KINDS = {
     "coverage": re.compile(r"(^|[._/])cf_cvg\.tif$"),
 }
 LOGIN_PATHS = ("/protocol/openid-connect/auth", "/login-actions/")
-CREDENTIALS = ("EOG_USERNAME", "EOG_PASSWORD", "EOG_CLIENT_ID", "EOG_CLIENT_SECRET", "EOG_TOKEN")
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)([KMGTP]?)$")
 
 
@@ -104,13 +111,36 @@ def tileset(pixel: float) -> TileSet:
     )
 
 
-def stamp_time(stamp: str) -> dt.datetime:
-    """When a creation stamp says the file was made (12, 13 or 14 digits)."""
-    if len(stamp) == 13:  # YYYYDDDhhmmss: c2015006171539
-        return dt.datetime.strptime(stamp, "%Y%j%H%M%S")
-    if len(stamp) == 14:
-        return dt.datetime.strptime(stamp, "%Y%m%d%H%M%S")
-    return dt.datetime.strptime(stamp, "%Y%m%d%H%M")
+def stamp_time(stamp: str) -> dt.datetime | None:
+    """When a creation stamp says the file was made; None for a stamp it cannot read.
+
+    12 digits ``YYYYMMDDhhmm``, 14 ``YYYYMMDDhhmmss``. 13 digits: the one public case,
+    2014-01 vcmslcfg ``2015006171539``, is read as ``2015·0·06171539``, 2015-06-17
+    15:39 with a stray ``0`` after the year. This is an INFERENCE (docs/evidence/eog.md,
+    "Creation stamps"): the same month's vcmcfg tiles are ``201506171538``, and the
+    other early vcmslcfg stamps equal the vcmcfg ones or come a minute later, while a
+    year + day-of-year reading (2015-01-06) would date it five months before them.
+    A 13-digit stamp without that ``0``, or whose rest is not a date, is not read.
+    """
+    digits = stamp if stamp.isdigit() else ""
+    if len(digits) == 13 and digits[4] == "0":
+        digits = digits[:4] + digits[5:]
+    for width, fmt in ((12, "%Y%m%d%H%M"), (14, "%Y%m%d%H%M%S")):
+        if len(digits) == width:
+            try:
+                return dt.datetime.strptime(digits, fmt)
+            except ValueError:
+                return None
+    return None
+
+
+def stamp_key(stamp: str) -> tuple:
+    """A sort key for creation stamps that never raises: by the time they say, and
+    a stamp :func:`stamp_time` cannot read by its digits (padded to 14), so odd
+    stamps still order, and ties between equal times break by the text."""
+    when = stamp_time(stamp)
+    text = when.strftime("%Y%m%d%H%M%S") if when else stamp.ljust(14, "0")[:14]
+    return (text, stamp)
 
 
 def member_kind(name: str) -> str | None:
@@ -178,7 +208,6 @@ class EOG(Source):
     label = "EOG VIIRS DNB monthly composites v10"
     resource = "downloads"
     signature = b"\x1f\x8b"  # gzip
-    credentials = CREDENTIALS
 
     def __init__(self, config: Mapping):
         super().__init__(config)
@@ -237,8 +266,15 @@ class EOG(Source):
             )
         if not client_id:  # what EOG documented before 2025; refused now, and explained
             client_id, secret = PUBLIC_CLIENT
+        read = self.config.get("download", {}).get("timeout", 60)
         s = PasswordGrantSession(
-            self.token_url, client_id, secret, user, password, explain=self._explainer(client_id)
+            self.token_url,
+            client_id,
+            secret,
+            user,
+            password,
+            explain=self._explainer(client_id),
+            timeout=(10, read),  # download.timeout: a stalled token endpoint never hangs
         )
         return make_session(s)
 
@@ -274,6 +310,23 @@ class EOG(Source):
                     f"EOG login failed: the token endpoint could not be reached ({description}); "
                     "check source.auth.token_url and the network."
                 )
+            if error == "server_error":
+                return (
+                    f"EOG login failed: EOG's token endpoint gave no token ({description}); its "
+                    "login service may be down: run again later (check source.auth.token_url "
+                    "if it persists)."
+                )
+            if error == "bad_response":
+                return (
+                    f"EOG login failed: {self.token_url} is not a token endpoint (it answered "
+                    f"{description}); check source.auth.token_url (see 'Login' in "
+                    "config/README.md)."
+                )
+            if error == "token_error":
+                return (
+                    f"EOG login failed: the session's token could not be used ({description}); "
+                    "run again."
+                )
             return (
                 f"EOG login failed at {self.token_url}{why}; check source.auth.token_url and "
                 "your EOG credentials."
@@ -295,11 +348,11 @@ class EOG(Source):
     # ------------------------------------------------------------------ listings
 
     def month_urls(self, month: str) -> dict[str, str]:
-        """The month's folder for each satellite (Suomi NPP first)."""
+        """The folders a month's files may be in ({folder prefix: URL}), in the order
+        they are listed: ``{product}/`` first, then ``NOAA-20/{product}/``."""
         ym = compact(month)
         return {
-            sat: f"{self.base_url}{ym[:4]}/{ym}/{folder}{self.product}/"
-            for sat, folder in SATELLITES.items()
+            folder: f"{self.base_url}{ym[:4]}/{ym}/{folder}{self.product}/" for folder in FOLDERS
         }
 
     def listing(self, session: requests.Session, url: str) -> list[tuple[str, int | None]] | None:
@@ -319,10 +372,10 @@ class EOG(Source):
         start, end = month_bounds(month)
         start, end = start.replace("-", ""), end.replace("-", "")
         tried = []
-        for satellite, url in self.month_urls(month).items():
+        for url in self.month_urls(month).values():
             entries = self.listing(session, url) or []
             tried.append(url)
-            found = self._newest_per_tile(month, entries, satellite, start, end)
+            found = self._newest_per_tile(month, entries, start, end)
             if found:
                 break
         else:
@@ -340,7 +393,7 @@ class EOG(Source):
         files = []
         for t in TILE_IDS:
             if t in needed:
-                name, size, stamp = found[t]
+                name, size, stamp, satellite = found[t]
                 files.append(
                     {
                         "tile": t,
@@ -351,39 +404,49 @@ class EOG(Source):
                         "satellite": satellite,
                     }
                 )
+        # the month's satellite: its files' (from their names), else the listed tiles'
+        satellites = sorted({f["satellite"] for f in files} or {v[3] for v in found.values()})
         return {
             "source": NAME,
             "month": month,
             "product": self.product,
-            "satellite": satellite,
+            "satellite": "+".join(satellites),
             "listing_url": url,
             "files": files,
             "tiles_not_needed": sorted(t for t in found if t not in needed),
             "tiles_absent": [],
         }
 
-    def _newest_per_tile(self, month, entries, satellite, start, end) -> dict:
-        found: dict[str, tuple[str, int | None, str]] = {}
+    def _newest_per_tile(self, month, entries, start, end) -> dict:
+        """{tile: (name, size, stamp, satellite)} of the month's files in a listing,
+        the newest stamp of a tile listed twice. The satellite comes from the name
+        (``SVDNB_npp_`` or ``SVDNB_j01_``), whichever folder lists it."""
+        found: dict[str, tuple[str, int | None, str, str]] = {}
         for name, size in entries:
             m = FILE_RE.match(name)
-            if not m or m["satellite"] != satellite or m["product"] != self.product:
+            if not m or m["product"] != self.product:
                 continue
             if (m["start"], m["end"]) != (start, end):
                 continue
-            tile, stamp = m["tile"], m["stamp"]
+            tile, stamp, satellite = m["tile"], m["stamp"], m["satellite"]
             prev = found.get(tile)
-            if prev is not None and prev[2] != stamp:
-                older, newer = sorted((prev[2], stamp), key=stamp_time)
+            newer = prev is None or stamp_key(stamp) > stamp_key(prev[2])
+            if prev is not None and prev[0] != name:
+                label = {
+                    n: f"{st} ({sat})" if prev[3] != satellite else st
+                    for n, st, sat in ((prev[0], prev[2], prev[3]), (name, stamp, satellite))
+                }
+                kept, other = (name, prev[0]) if newer else (prev[0], name)
                 log.warning(
                     "%s: tile %s is listed twice (stamps %s and %s); using the newer %s",
                     month,
                     tile,
-                    older,
-                    newer,
-                    newer,
+                    label[other],
+                    label[kept],
+                    label[kept],
                 )
-            if prev is None or stamp_time(stamp) > stamp_time(prev[2]):
-                found[tile] = (name, size, stamp)
+            if newer:
+                found[tile] = (name, size, stamp, satellite)
         return found
 
     def latest_month(
@@ -407,8 +470,10 @@ class EOG(Source):
                     return month, skipped
                 except MissingFileError as exc:
                     skipped.append(f"skipped {month}: {str(exc).split('; ')[0]}")
-                if len(skipped) >= 12:
-                    break
+                if len(skipped) >= MAX_SKIPPED:
+                    break  # the months, and the years before them: no older listing is read
+            if len(skipped) >= MAX_SKIPPED:
+                break
         raise UserError(
             f"no month of product {self.product} from {first} on has every tile the zones need "
             f"listed under {self.base_url}; " + ("; ".join(skipped[:3]) or "nothing is listed")

@@ -1,6 +1,6 @@
 """Synthetic NASA Black Marble VNP46A3 (monthly) HDF5 tiles, as LAADS serves them.
 
-Layout and names (research/blackmarble.md §1): ``archive/allData/5200/VNP46A3/{YYYY}/{DOY}/
+Layout and names (docs/evidence/blackmarble.md §1): ``archive/allData/5200/VNP46A3/{YYYY}/{DOY}/
 VNP46A3.A{YYYY}{DOY}.h{HH}v{VV}.002.{YYYYDDDHHMMSS}.h5`` with DOY the day of year of the
 month's first day (§1.5) and a 13-digit production stamp (§1.1) that differs per tile
 (so a client must list a month, never guess a name). Collection 5000 writes ``.001.``.
@@ -14,13 +14,16 @@ File structure (§3), written with h5py, 2-D datasets chunked and gzip-compresse
   ``..._Num``, ``..._Quality`` and ``..._Std`` (24 datasets), plus ``DNB_Platform``,
   ``Land_Water_Mask``, ``lat`` and ``lon`` (28 in all, as ALEPH measured).
 - Collection 2 (5200, §3.2): radiance float32 with fill -999.9 (compare as float32),
-  attributes ``_FillValue`` (float32 -999.9), ``scale_factor`` 1.0, ``add_offset`` 0.0,
-  ``units`` b"nWatts/(cm^2 sr)", ``long_name`` (the attribute names are NOT confirmed for
-  real files, §3.2: these are the ones the suggestion there and generic readers use);
-  values below 0.5 are exactly 0, never negative (ALEPH: "set to exactly 0").
-  ``_Num`` uint16 with fill 65535; ``_Quality`` uint8 (dtype NOT confirmed) 0 good (more
-  than 3 observations), 1 poor (1..3), 2 gap filled from history (no observation; ALEPH:
-  Q2 => Num 0), 255 fill (§4); ``_Std`` float32, fill -999.9 (NOT confirmed).
+  attributes ``_FillValue`` (float32 -999.9), ``scale_factor`` 1.0, ``add_offset`` 0.0
+  (``offset_attr="offset"`` writes ``offset`` instead: the name newest blackmarblepy
+  reads), ``units`` b"nWatts/(cm^2 sr)", ``long_name`` (the offset's attribute name is
+  NOT confirmed for real files, §3.2); values below 0.5 are exactly 0, never negative
+  (ALEPH: "set to exactly 0").
+  ``_Num`` uint16, attribute ``_FillValue`` 65535 but 0 on fill pixels (ALEPH measured
+  ``_Num`` = 0 on all 3,339,711 fill pixels of a real tile, §3.2); ``_Quality`` uint8
+  (dtype NOT re-verified) 0 good (more than 3 observations), 1 poor (1..3), 2 gap filled
+  from history (no observation; ALEPH: Q2 => Num 0), 255 fill (§4); ``_Std`` float32,
+  fill -999.9 (NOT confirmed).
   Collection 1 (5000, ``collection="5000"``): radiance and Std uint16 x 0.1 with fill
   65535 and ``scale_factor`` 0.1 (blackmarbler's ``x * 0.1``, §3.2).
 - ``lat`` (descending from the north edge) and ``lon`` (ascending from the west edge),
@@ -36,7 +39,7 @@ Values sample :mod:`.world` at the pixel centres with their own calibration and 
 (:data:`GAIN` x the world's light + noise, so about 0.9 x EOG's): ``_Num`` is the world's
 cloud-free count; where it is 0 (the cloudy box, the scattered unobserved pixels) the
 pixel is gap filled (quality 2) with the light of a year before; :data:`FILL_SHARE` of the
-pixels are fill everywhere (radiance -999.9, Num 65535, quality 255, Land_Water_Mask 255:
+pixels are fill everywhere (radiance -999.9, Num 0, quality 255, Land_Water_Mask 255:
 ALEPH saw fill only where the mask is 255). OffNadir has fewer observations than NearNadir
 (so more gaps), AllAngle combines both. Snow_Covered composites are fill everywhere (their
 real content is NOT confirmed; a reader must not pick them by accident).
@@ -68,7 +71,7 @@ FILL_U16 = np.uint16(65535)
 FILL_U8 = np.uint8(255)
 GAIN = 0.9  # Black Marble's light relative to the world's (EOG's) light
 NOISE = 0.25  # sd of Black Marble's own noise, nW/cm2/sr
-ZERO_BELOW = 0.5  # composites below this are exactly 0 (ALEPH, blackmarble.md §3.2)
+ZERO_BELOW = 0.5  # composites below this are exactly 0 (User Guide via ALEPH, §3.2)
 FILL_SHARE = 0.002
 OFF_NADIR_GAIN = 1.08
 UNITS = b"nWatts/(cm^2 sr)"
@@ -76,7 +79,7 @@ C2_REPROCESSED = dt.date(2025, 5, 13)  # C2 back-processing stamps read 2025133.
 
 
 def doy(month: str) -> str:
-    """Day of year of the month's first day, 3 digits (blackmarble.md §1.5)."""
+    """Day of year of the month's first day, 3 digits (docs/evidence/blackmarble.md §1.5)."""
     y, m = (int(p) for p in parse_month(month).split("-"))
     return f"{dt.date(y, m, 1).timetuple().tm_yday:03d}"
 
@@ -90,7 +93,7 @@ def default_stamp(month: str, tile: str, collection: str = "5200") -> str:
     """A 13-digit production stamp ``YYYYDDDHHMMSS`` with a per-tile time of day.
 
     Collection 2 months before mid-2025 carry the back-processing date 2025-133 (the real
-    names of §1.1 do); later ones about 20 days after the month ends (§6: 9-20 days).
+    names of §1.1 do); later ones about 20 days after the month ends (§6: NOT confirmed).
     Collection 1: 45 days after the month ends.
     """
     nxt = from_index(month_index(month) + 1)
@@ -111,8 +114,9 @@ def file_name(month: str, tile: str, collection: str = "5200", stamp: str | None
 
 
 def default_tiles(pixel: float | None = None) -> list[str]:
-    """Tiles within one tile of a city (LAADS publishes land tiles only, so the tree
-    has gaps: a zone's neighbouring tile may be absent)."""
+    """Tiles within one tile of a city. The tree has gaps on purpose: a month's
+    listing on LAADS need not hold every tile (ALEPH counted 536-540 of 648 a month,
+    §1.3), so a zone's neighbouring tile may be absent."""
     out = set()
     for lon, lat, *_ in world.CITIES:
         h, v = int((lon + 180) // 10), int((90 - lat) // 10)
@@ -163,12 +167,12 @@ def tile_arrays(month: str, tile: str, pixel: float, collection: str = "5200") -
         std = np.where(num > 0, np.round(0.08 * value + 0.05 * np.abs(s.normal), 3), FILL)
         free = f"{angle}_Composite_Snow_Free"
         out[free] = np.where(fill, FILL, value).astype(np.float32)
-        out[free + "_Num"] = np.where(fill, FILL_U16, num).astype(np.uint16)
+        out[free + "_Num"] = np.where(fill, 0, num).astype(np.uint16)  # real fill: Num 0
         out[free + "_Quality"] = np.where(fill, FILL_U8, _quality(num)).astype(np.uint8)
         out[free + "_Std"] = np.where(fill, FILL, std).astype(np.float32)
         covered = f"{angle}_Composite_Snow_Covered"
         out[covered] = np.full((rows, cols), FILL, dtype=np.float32)
-        out[covered + "_Num"] = np.full((rows, cols), FILL_U16, dtype=np.uint16)
+        out[covered + "_Num"] = np.zeros((rows, cols), dtype=np.uint16)
         out[covered + "_Quality"] = np.full((rows, cols), FILL_U8, dtype=np.uint8)
         out[covered + "_Std"] = np.full((rows, cols), FILL, dtype=np.float32)
     land = world.near_city(s.lon, s.lat, 3.0)
@@ -196,7 +200,7 @@ def _to_c1(name: str, arr: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------- files
 
 
-def _attrs(name: str, collection: str) -> dict:
+def _attrs(name: str, collection: str, offset_attr: str = "add_offset") -> dict:
     if name in ("lat", "lon"):
         units = b"degrees_north" if name == "lat" else b"degrees_east"
         return {"units": units, "long_name": b"Latitude" if name == "lat" else b"Longitude"}
@@ -209,7 +213,7 @@ def _attrs(name: str, collection: str) -> dict:
         return {
             "_FillValue": fill,
             "scale_factor": scale,
-            "add_offset": 0.0,
+            offset_attr: 0.0,
             "units": UNITS,
             "long_name": long_name,
         }
@@ -227,7 +231,7 @@ _H5_TYPES = {
 
 
 def struct_metadata(tile: str, pixel: float, arrays: dict) -> str:
-    """HDF-EOS5 ``StructMetadata.0`` of one grid (blackmarble.md §3.3 item 4)."""
+    """HDF-EOS5 ``StructMetadata.0`` of one grid (docs/evidence/blackmarble.md §3.3 item 4)."""
     ts = tileset(pixel)
     rows, cols = ts.shape(tile)
     t = ts.transform(tile)
@@ -268,10 +272,20 @@ def _set_attrs(obj, attrs: dict) -> None:
         obj.attrs[k] = np.bytes_(val) if isinstance(val, bytes) else val
 
 
-def write_file(path, month: str, tile: str, pixel: float, collection: str = "5200") -> Path:
-    """Write one VNP46A3 tile (atomically)."""
+def write_file(
+    path,
+    month: str,
+    tile: str,
+    pixel: float,
+    collection: str = "5200",
+    offset_attr: str = "add_offset",
+) -> Path:
+    """Write one VNP46A3 tile (atomically); ``offset_attr``: the radiance offset's
+    attribute name, ``add_offset`` or ``offset``."""
     import h5py
 
+    if offset_attr not in ("add_offset", "offset"):
+        raise ValueError("offset_attr must be 'add_offset' or 'offset'")
     path = Path(path)
     ts = tileset(pixel)
     rows, cols = ts.shape(tile)
@@ -314,13 +328,13 @@ def write_file(path, month: str, tile: str, pixel: float, collection: str = "520
                 )
             else:
                 ds = fields.create_dataset(name, data=arr)
-            _set_attrs(ds, _attrs(name, collection))
+            _set_attrs(ds, _attrs(name, collection, offset_attr))
     tmp.replace(path)
     return path
 
 
 def _months(start: str, end: str) -> list[str]:
-    # not months.month_range: Black Marble starts 2012-01 (blackmarble.md §6), before EOG
+    # not months.month_range: Black Marble starts 2012-01 (evidence §6), before EOG
     a, b = month_index(parse_month(start)), month_index(parse_month(end))
     return [from_index(i) for i in range(a, b + 1)]
 

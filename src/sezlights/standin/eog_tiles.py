@@ -2,8 +2,8 @@
 
 Replaces ``sezlights.synthetic`` (same API names). Each archive is
 ``{root}/{YYYY}/{YYYYMM}/{product}/SVDNB_npp_{first}-{last}_{tile}_{product}_v10_c{stamp}.tgz``
-with GeoTIFF members ``<tgz stem>.<layer>.tif`` and no folder (research/eog.md §5, the
-2026 tar listing), on the real grid (:func:`sezlights.sources.eog.tileset`: 6 tiles,
+with GeoTIFF members ``<tgz stem>.<layer>.tif`` and no folder (docs/evidence/eog.md,
+"Archive members"), on the real grid (:func:`sezlights.sources.eog.tileset`: 6 tiles,
 pixel centres on multiples of the pixel size) at a reduced pixel size. The values
 sample :mod:`.world`.
 
@@ -11,24 +11,24 @@ The real service's irregularities are on by default in :func:`make_tree` (and in
 names :func:`write_archive` gives the members); ``plain=True`` turns them all off
 (``npp``, 12-digit stamps, ``avg_rade9h``, two members) for comparison runs:
 
-- vcmcfg starts 2012-04 (eog.md §4, aiddata: "dataset starts in April 2012!");
-  ``vcmslcfg`` starts 2014-01 (eog.md §4, GEE mirror "2014-01-01 ..."): its month
-  folders 2012-04..2013-12 exist but are empty (INFERENCE: a client must treat an empty
-  folder as "not published", not as an error);
-- 2014-01 vcmslcfg carries the 13-digit stamp ``c2015006171539`` (eog.md §4, four
-  independent file names): :data:`LONG_STAMPS`;
-- 2022-08 is NOAA-20 only: ``{YYYY}/{YYYYMM}/NOAA-20/{product}/SVDNB_j01_...`` with no
-  ``{product}/`` folder at the month's top level (eog.md §4: the Go test's URL and
-  aiddata's special case). Whether vcmslcfg exists for 2022-08 is NOT FOUND there; here
-  it follows vcmcfg (under ``NOAA-20/``);
+- vcmcfg starts 2012-04 (docs/evidence/eog.md, "Products": aiddata "dataset starts in
+  April 2012!"); ``vcmslcfg`` starts 2014-01: its month folders 2012-04..2013-12 exist
+  but are empty (an INFERENCE: a client must treat an empty folder as "not published",
+  not as an error);
+- 2014-01 vcmslcfg carries the 13-digit stamp ``c2015006171539`` ("Creation stamps",
+  several independent file names): :data:`LONG_STAMPS`;
+- 2022-08 is NOAA-20 only: ``{YYYY}/{YYYYMM}/NOAA-20/{product}/SVDNB_j01_..._c202209231200``
+  with no ``{product}/`` folder at the month's top level ("NOAA-20": a Go test's URL and
+  aiddata's and a Julia script's special case): :data:`REAL_STAMPS`. Whether vcmslcfg
+  exists for 2022-08 is unknown; here it follows vcmcfg (under ``NOAA-20/``);
 - months up to 2017-05 name the radiance member ``...avg_rade9.tif`` (no ``h``), later
-  ones ``...avg_rade9h.tif`` (eog.md §5: ``avg_rade9`` in 2014-02..2016-12 names,
-  ``avg_rade9h`` from 2019-12; the exact switch month is NOT FOUND, 2017-05 is a choice
-  inside the gap; note that a 2012-04 name with ``avg_rade9h`` was also seen, from a
-  later download: a client must accept either at any month);
-- every archive also holds ``...cvg.tif`` (all observations, cloudy ones included; eog.md
-  §5), which is not ``cf_cvg``. Its position varies: first in some archives, between the
-  other two in others, last (the real listing's order) in the rest (:func:`layers`).
+  ones ``...avg_rade9h.tif`` ("Archive members": ``avg_rade9`` in 2012-10..2016-09
+  names, ``avg_rade9h`` later; the exact switch month is unknown, 2017-05 is a choice
+  inside the gap; 2014-01 vcmslcfg and one 2014-01 vcmcfg copy are ``avg_rade9h``, so a
+  client must accept either at any month);
+- every archive also holds ``...cvg.tif`` (all observations, cloudy ones included;
+  "Archive members"), which is not ``cf_cvg``. Its position varies: first in some
+  archives, between the other two in others, last in the rest (:func:`layers`).
 
 Radiance (float32) and cf_cvg (uint16) depend only on (month, tile, pixel size) --
 never on the product, the naming variant or the satellite -- and where cf_cvg is 0 the
@@ -60,7 +60,11 @@ PRODUCTS = ("vcmcfg", "vcmslcfg")
 VCMSLCFG_FROM = "2014-01"
 NOAA20_MONTHS = frozenset({"2022-08"})
 RADE9_UNTIL = "2017-05"  # last month whose radiance member is avg_rade9 (no h)
-LONG_STAMPS = {("2014-01", "vcmslcfg"): "2015006171539"}  # YYYYDDDHHMMSS, eog.md §4
+# 13 digits, read as 2015-06-17 15:39 with a stray 0 after the year (an inference,
+# docs/evidence/eog.md "Creation stamps"; sources.eog.stamp_time)
+LONG_STAMPS = {("2014-01", "vcmslcfg"): "2015006171539"}
+# the real stamps of the months the stand-in reproduces (docs/evidence/eog.md)
+REAL_STAMPS = {**LONG_STAMPS, ("2022-08", "vcmcfg"): "202209231200"}
 MTIME = 1_500_000_000
 
 
@@ -72,9 +76,10 @@ def archive_name(month: str, tile: str, product: str, stamp: str, satellite: str
 
 def default_stamp(month: str, product: str = "vcmcfg") -> str:
     """A creation stamp: ``YYYYMM051200`` of the next month (12 digits), except the
-    13-digit ones of :data:`LONG_STAMPS` (2014-01 vcmslcfg: ``2015006171539``)."""
-    if (month, product) in LONG_STAMPS:
-        return LONG_STAMPS[(month, product)]
+    real ones of :data:`REAL_STAMPS` (2014-01 vcmslcfg: the 13-digit ``2015006171539``;
+    2022-08 vcmcfg: ``202209231200``)."""
+    if (month, product) in REAL_STAMPS:
+        return REAL_STAMPS[(month, product)]
     i = month_index(month) + 1
     return f"{i // 12:04d}{i % 12 + 1:02d}05{STAMP_BASE}"
 

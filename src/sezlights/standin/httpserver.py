@@ -12,7 +12,8 @@ What tests get from it:
   without its query (so a query can never leak anything into the log). A request is
   recorded *before* the first byte of its response is sent, so a client can never see
   a response the log does not have yet. A response whose body a fault broke on
-  purpose ("cut", "reset", "stall") is recorded with status :data:`BROKEN` (599).
+  purpose ("cut", "reset", "stall"), or left unanswered ("hang"), is recorded with
+  status :data:`BROKEN` (599).
 - ``.file_gets(suffix)``: paths of the successful (200/206) GETs ending with ``suffix``.
 - ``.auth_headers``: the ``Authorization`` header (or None) of every data-file request,
   in order, so a test can check that a token never reaches another host. They stay in
@@ -30,9 +31,13 @@ What tests get from it:
   "cut"      half the body, then the connection closes: body shorter than Content-Length
   "reset"    half the body, then a TCP RST (``SO_LINGER`` 0 before close)
   "stall"    half the body, then silence for ``stall_seconds``, then close
+  "hang"     no answer at all (not even a status line) for ``stall_seconds``, then close
   "redirect" 302 to ``redirect_base`` + the same path (e.g. another host name)
   "login"    302 to the service's login page, as for an unauthenticated request
   ========== =====================================================================
+
+A fault queued for the EOG stand-in's token endpoint (``add_faults`` with
+``/openid-connect/token``) is taken by token requests the same way.
 
 The request log's 599 and the fault names follow the old ``sezlights.devserver``
 (tests/test_faults_network.py relies on them).
@@ -56,7 +61,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-FAULTS = ("503", "500", "401", "403", "html", "cut", "reset", "stall", "redirect", "login")
+FAULTS = ("503", "500", "401", "403", "html", "cut", "reset", "stall", "hang", "redirect", "login")
 BODY_FAULTS = ("cut", "reset", "stall")
 BROKEN = 599  # logged status of a response whose body a fault broke on purpose
 CHUNK = 1 << 20
@@ -135,8 +140,8 @@ def apache_error(status: int, text: str = "") -> bytes:
 def apache_redirect(status: int, location: str) -> bytes:
     """Apache's body of a 301/302: "... The document has moved <a href=...>here</a>."
 
-    eog.md §2: the real 302 to the login is 484 bytes, the size of this page with a
-    mod_auth_openidc authorization URL in it.
+    Stock Apache; the body of EOG's real 302 to its login is not in the public
+    evidence (docs/evidence/eog.md), only its status and ``Location``.
     """
     reason = HTTPStatus(status).phrase
     return (
@@ -297,6 +302,10 @@ class StandinHandler(BaseHTTPRequestHandler):
             return fault
         if fault in ("503", "500", "401", "403"):
             self.error(int(fault))
+        elif fault == "hang":  # a server that accepted the request and never answers
+            self.server.record(self.command, self.url_path, BROKEN)
+            self.close_connection = True
+            time.sleep(self.server.stall_seconds)
         elif fault == "html":
             self.reply(200, self.server.login_page(), "text/html; charset=utf-8")
         elif fault == "redirect":

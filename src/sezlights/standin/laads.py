@@ -1,6 +1,6 @@
 """A local stand-in of LAADS DAAC (``ladsweb.modaps.eosdis.nasa.gov``) for VNP46A3.
 
-Serves ``root`` laid out as on LAADS (research/blackmarble.md §1):
+Serves ``root`` laid out as on LAADS (docs/evidence/blackmarble.md §1):
 ``archive/allData/{collection}/VNP46A3/{YYYY}/{DOY}/VNP46A3.A{YYYY}{DOY}.h{HH}v{VV}.{CCC}.
 {YYYYDDDHHMMSS}.h5`` (DOY: day of year of the month's first day, §1.5), as written by
 :mod:`.blackmarble_tiles`.
@@ -14,9 +14,14 @@ Serves ``root`` laid out as on LAADS (research/blackmarble.md §1):
   evidence (blackmarbler reads ``$name``); ``last_modified`` and ``size`` are this
   stand-in's guess, so a client must need nothing but ``name``. A month folder that does
   not exist (an unpublished month) -> 404 for both (§1.3: "if resp.status_code == 404:
-  raise BlackMarbleNotAvailableError"). Listings are public; a folder URL itself answers
-  the web app's HTML shell, which holds no file links (the real archive pages are built
-  by JavaScript -- INFERENCE), so a client cannot scrape it.
+  raise BlackMarbleNotAvailableError"). Listings are public by default;
+  ``listings_need_token=True`` makes them answer a request without the token like a
+  file (the login redirect): blackmarbler #25 (2025-12) saw an unauthenticated read of
+  ``.../5200/VNP46A3/2025/001.csv`` fail (why is NOT confirmed, §1.3), so the client
+  sends its token on listings too. ``.listing_auth`` records the ``Authorization``
+  header (or None) of every listing request. A folder URL itself answers the web app's
+  HTML shell, which holds no file links (the real archive pages are built by JavaScript
+  -- INFERENCE), so a client cannot scrape it.
 - **Files** need ``Authorization: Bearer <token>`` (§2.1, an Earthdata Login token). A
   missing or wrong token on a file, or *any* request presenting a wrong token, gets a
   302 to an Earthdata-login stand-in on ANOTHER host name,
@@ -133,8 +138,9 @@ class _LAADSHandler(StandinHandler):
         if self.command not in ("GET", "HEAD"):
             return self.error(405)
         rel = path.lstrip("/")
-        if path.endswith((".csv", ".json")):  # a folder's listing: public
-            if auth is not None and not good:
+        if path.endswith((".csv", ".json")):  # a folder's listing: public unless told
+            srv.note_listing_auth(auth)
+            if (auth is not None or srv.listings_need_token) and not good:
                 return self.unauthenticated()
             fault = self.take_fault()
             if fault is True:
@@ -207,13 +213,30 @@ class LAADSServer(StandinServer):
     server_software = "nginx"
 
     def __init__(
-        self, root, port: int = 0, token: str = "standin-edl-token", *, unauthorized: str = "login"
+        self,
+        root,
+        port: int = 0,
+        token: str = "standin-edl-token",
+        *,
+        unauthorized: str = "login",
+        listings_need_token: bool = False,
     ):
         super().__init__(root, port)
         if unauthorized not in ("login", "401", "403"):
             raise ValueError("unauthorized must be 'login', '401' or '403'")
         self.token = token
         self.unauthorized = unauthorized
+        self.listings_need_token = listings_need_token
+        self.listing_auth: list[str | None] = []
+
+    def note_listing_auth(self, header: str | None) -> None:
+        with self._lock:
+            self.listing_auth.append(header)
+
+    def reset_log(self) -> None:
+        super().reset_log()
+        with self._lock:
+            self.listing_auth.clear()
 
     @property
     def login_url(self) -> str:
