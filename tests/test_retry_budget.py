@@ -23,7 +23,7 @@ import time
 import pytest
 from helpers import SOURCES, last_line, make_site, snakemake, workflow_dir
 
-from sezlights import job
+from sezlights import disk
 from sezlights.errors import DownloadError
 
 FIVE_HUNDRED = "HTTP 500 Internal Server Error"
@@ -149,7 +149,7 @@ def test_a_partial_file_is_reported_kept_and_resumed(site, tmp_path):
     assert f"after {n} failed tries" in text
     assert f"the server answered {FIVE_HUNDRED} {n - 1} times; body cut short 1 time;" in text
     assert (
-        f"the {job.human_bytes(have)} received so far are kept in {part.name}, and the next run "
+        f"the {disk.human_bytes(have)} received so far are kept in {part.name}, and the next run "
         "resumes them" in text
     )
     assert not (tmp_path / site.file).exists()

@@ -29,7 +29,7 @@ from pathlib import Path
 import requests
 from urllib3.exceptions import MaxRetryError
 
-from . import disk as job  # the disk helpers (sezlights.disk), not the script glue
+from . import disk
 from .atomic import atomic_path
 from .errors import CorruptFileError, DownloadError, LoginError, MissingFileError
 from .http import RETRY_STATUS, Budget, describe_error, describe_status, mount_retries
@@ -146,7 +146,7 @@ def download(
             part.unlink(missing_ok=True)
             reason = str(exc).replace(part.name, dest.name).split("; delete it")[0]
             raise CorruptFileError(
-                f"{reason}; the download ({job.human_bytes(size)}) fails this check, so it was "
+                f"{reason}; the download ({disk.human_bytes(size)}) fails this check, so it was "
                 "deleted: run again to download it anew (report it if it persists)."
             ) from None
         os.replace(part, dest)
@@ -178,7 +178,7 @@ def _wait_or_give_up(budget: Budget, name: str, part: Path) -> None:
 def _give_up(budget: Budget, name: str, part: Path) -> None:
     have = part.stat().st_size if part.exists() else 0
     kept = (
-        f"the {job.human_bytes(have)} received so far are kept in {part.name}, and the next "
+        f"the {disk.human_bytes(have)} received so far are kept in {part.name}, and the next "
         "run resumes them"
         if have
         else "no part of the file was received"
@@ -223,9 +223,9 @@ def _fetch(session, url, part: Path, timeout, name, is_login_page, signature, pr
         length = r.headers.get("Content-Length")
         end = start + int(length) if length is not None else None
         need = end - start if end is not None else None
-        job.expect_disk(part, need or 0)
-        if need is not None and need > job.free_bytes(part.parent):
-            raise job.disk_full_error(part, need)
+        disk.expect_disk(part, need or 0)
+        if need is not None and need > disk.free_bytes(part.parent):
+            raise disk.disk_full_error(part, need)
         # small reads: when a body is cut, urllib3 drops the read in progress, so what a
         # resume has to fetch again is at most one chunk
         chunks = r.iter_content(chunk_size=CHUNK)
@@ -248,7 +248,7 @@ def _fetch(session, url, part: Path, timeout, name, is_login_page, signature, pr
                     progress.update(written, end)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
-                raise job.disk_full_error(part, need) from None
+                raise disk.disk_full_error(part, need) from None
             raise
         if end is not None and written < end:
             raise _Failed(f"body cut at {written} of {end} bytes")

@@ -23,12 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import disk
-from .disk import (  # noqa: F401 (the disk helpers, in sezlights.disk; importable from here too)
-    disk_full_error,
-    expect_disk,
-    free_bytes,
-    human_bytes,
-)
 from .errors import UserError
 
 

@@ -33,13 +33,17 @@ def write_manifest(path, manifest: dict) -> None:
     write_json(path, manifest)
 
 
-def needed_now(config: Mapping, tiles) -> list[str]:
-    """Tiles near the zones, from the zones file itself (the index may not exist yet): a
-    superset of the tiles that hold some zone's pixels (:func:`index_tiles`)."""
+def needed_now(config: Mapping, tile_sets: Mapping) -> dict:
+    """{source: tiles near the zones} for each of ``tile_sets`` ({source: TileSet}), from
+    the zones file itself, read once (the index may not exist yet): a superset of the
+    tiles that hold some zone's pixels (:func:`index_tiles`)."""
+    if not tile_sets:
+        return {}
     from .zones import load_zones, tiles_near
 
     z = config["zones"]
-    return tiles_near(load_zones(z["path"], z["id_field"], z.get("layer")), tiles)
+    zones = load_zones(z["path"], z["id_field"], z.get("layer"))
+    return {name: tiles_near(zones, tiles) for name, tiles in tile_sets.items()}
 
 
 def index_tiles(
@@ -119,10 +123,9 @@ def latest_month(config: Mapping, needed: Mapping[str, list[str]] | None = None)
     first = parse_month(config["months"]["start"], "months.start")
     names = sources.configured(config)
     found = {name: sources.get(name, config) for name in names}
-    tiles = {
-        name: list(needed[name]) if needed and name in needed else needed_now(config, s.tiles)
-        for name, s in found.items()
-    }
+    needed = needed or {}
+    tiles = {name: list(needed[name]) for name in found if name in needed}
+    tiles.update(needed_now(config, {n: s.tiles for n, s in found.items() if n not in tiles}))
     sessions = {name: s.session() for name, s in found.items()}
     own, notes = {}, []
     for name, src in found.items():

@@ -471,9 +471,7 @@ class EOG(Source):
                 except MissingFileError as exc:
                     skipped.append(f"skipped {month}: {str(exc).split('; ')[0]}")
                 if len(skipped) >= MAX_SKIPPED:
-                    break  # the months, and the years before them: no older listing is read
-            if len(skipped) >= MAX_SKIPPED:
-                break
+                    break  # (listings.latest_month ends the whole search there)
         raise UserError(
             f"no month of product {self.product} from {first} on has every tile the zones need "
             f"listed under {self.base_url}; " + ("; ".join(skipped[:3]) or "nothing is listed")
