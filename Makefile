@@ -1,20 +1,21 @@
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of the README: `make demo` and `make test` (`make check`: the unit
+# tests only, no Snakemake run).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test report benchmark lint format clean
+.PHONY: setup demo test check report benchmark lint format clean wheel
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml standin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./standin
 	touch $@
 
 demo: setup
-	$(PY) -m sezlights.demo
+	$(PY) -m sezlights_standin.demo
 
 report: setup
 	$(VENV)/bin/snakemake --report results/report.html
@@ -22,19 +23,23 @@ report: setup
 test: setup
 	$(VENV)/bin/pytest
 
+# the unit tests: no test that runs Snakemake (marked `workflow`), two processes
+check: setup
+	$(VENV)/bin/pytest -m "not workflow" -n 2
+
 # Full-resolution benchmark (not part of the tests): ~10 GB of disk, ~30 minutes.
 benchmark: setup
 	$(PY) bench/benchmark.py
 
 lint: setup
-	$(VENV)/bin/ruff check src tests workflow/scripts bench
-	$(VENV)/bin/ruff format --check src tests workflow/scripts bench
+	$(VENV)/bin/ruff check src standin tests workflow/scripts bench
+	$(VENV)/bin/ruff format --check src standin tests workflow/scripts bench
 	$(VENV)/bin/snakefmt --check workflow
 	$(VENV)/bin/snakemake --lint --configfile config/demo.yaml
 
 format: setup
-	$(VENV)/bin/ruff check --fix src tests workflow/scripts bench
-	$(VENV)/bin/ruff format src tests workflow/scripts bench
+	$(VENV)/bin/ruff check --fix src standin tests workflow/scripts bench
+	$(VENV)/bin/ruff format src standin tests workflow/scripts bench
 	$(VENV)/bin/snakefmt workflow
 
 clean:

@@ -69,9 +69,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from sezlights_standin import blackmarble_tiles, eog_tiles, world  # noqa: E402
+
 from sezlights import index, table, zonal  # noqa: E402
 from sezlights.sources import blackmarble, eog  # noqa: E402
-from sezlights.standin import blackmarble_tiles, eog_tiles, world  # noqa: E402
 
 MONTH = "2019-02"
 SERVER_PATH = "nighttime_light/monthly/v10"
@@ -1590,8 +1591,8 @@ def main(argv=None) -> int:
     archives = res["data"]["eog"]["archives"]
     (data / "laads").mkdir(exist_ok=True)
 
-    from sezlights.standin.eog import EOGServer
-    from sezlights.standin.laads import LAADSServer
+    from sezlights_standin.eog import EOGServer
+    from sezlights_standin.laads import LAADSServer
 
     eog_srv = EOGServer(eog_root, users={USER: PASSWORD}, clients={CLIENT_ID: CLIENT_SECRET})
     laads_srv = LAADSServer(data / "laads", token=EARTHDATA_TOKEN)

@@ -41,9 +41,10 @@ from rasterio.windows import Window
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from sezlights_standin import blackmarble_tiles  # noqa: E402
+
 from sezlights import sources  # noqa: E402
 from sezlights.sources.blackmarble import GROUP  # noqa: E402
-from sezlights.standin import blackmarble_tiles  # noqa: E402
 
 MONTH = "2019-01"
 VARIABLE = "NearNadir_Composite_Snow_Free"

@@ -19,13 +19,15 @@ import pandas as pd
 import requests
 import shapely
 import yaml
+from sezlights_standin import blackmarble_tiles, eog_tiles
+from sezlights_standin.earthdata import EarthdataServer, make_token
+from sezlights_standin.httpserver import StandinServer
 
 from sezlights import sources
-from sezlights.download import download
+from sezlights.download import Progress, download
 from sezlights.http import Budget
+from sezlights.manifest import Part
 from sezlights.sources import Source, blackmarble, eog
-from sezlights.standin import blackmarble_tiles, eog_tiles
-from sezlights.standin.httpserver import StandinServer
 
 REPO = Path(__file__).resolve().parents[1]
 PIXEL_ARCSEC = 600  # 1/40 of the real resolution: 720 x 450 pixels per northern EOG tile
@@ -33,8 +35,10 @@ PIXEL = PIXEL_ARCSEC / 3600
 SERVER_PATH = "nighttime_light/monthly/v10"
 USER, PASSWORD = "alice", "s3cret-pw"
 CLIENT_ID, CLIENT_SECRET = "alice-scripts", "client-s3cret-9f1b"
-EARTHDATA_TOKEN = "edl-token-7a1c3e"
+# an Earthdata user token as Earthdata Login hands them out (a JWT; valid until 2100)
+EARTHDATA_TOKEN = make_token("alice", expires=4102444800)
 SECRETS = (PASSWORD, CLIENT_SECRET, EARTHDATA_TOKEN)
+CURRENT_MARKERS: set[str] = set()  # the running test's markers (conftest.pytest_runtest_setup)
 
 
 def eog_env(**extra) -> dict[str, str]:
@@ -50,24 +54,37 @@ def eog_env(**extra) -> dict[str, str]:
 def workflow_dir(tmp_path: Path, eog_server=None, laads_server=None, **overrides) -> Path:
     """A working copy of the workflow with a config pointing at the stand-ins.
 
-    ``overrides``: top-level config sections to update (e.g. ``source={"name": ...}``).
+    ``overrides``: top-level config keys to set, sections updated (e.g. ``sources=[...]``,
+    ``eog={"product": ...}``).
     """
     work = tmp_path / "work"
     work.mkdir(parents=True)
     for d in ("workflow", "profiles", "config"):
         shutil.copytree(REPO / d, work / d, ignore=shutil.ignore_patterns("__pycache__"))
     cfg = yaml.safe_load((REPO / "config/demo.yaml").read_text())
-    cfg["source"]["name"] = "eog"
+    cfg["sources"] = ["eog"]
+    cfg["listings"] = {"refresh": "daily"}  # the default; tests of republished files say always
     cfg.setdefault("mosaic", {})["keep"] = False  # tests that want mosaics ask for them
     if eog_server is not None:
-        cfg["source"]["base_url"] = f"{eog_server.url}/{SERVER_PATH}"
-        cfg["source"]["auth"]["token_url"] = eog_server.token_url
+        cfg["eog"]["base_url"] = f"{eog_server.url}/{SERVER_PATH}"
+        cfg["eog"]["auth"]["token_url"] = eog_server.token_url
     if laads_server is not None:
-        cfg["blackmarble"]["base_url"] = f"{laads_server.url}/archive/allData"
+        cfg["blackmarble"].update(blackmarble_urls(laads_server))
     for key, value in overrides.items():
-        cfg[key] = {**cfg.get(key, {}), **value}
+        if isinstance(value, dict):
+            cfg[key] = {**cfg.get(key, {}), **value}
+        else:
+            cfg[key] = value
     (work / "config" / "test.yaml").write_text(yaml.safe_dump(cfg))
     return work
+
+
+def blackmarble_urls(server) -> dict:
+    """The blackmarble config keys that point at a stand-in: the Earthdata Cloud one (CMR
+    and the cloud host, the default endpoint) or the ladsweb one."""
+    if isinstance(server, EarthdataServer):
+        return {"endpoint": "cloud", "cmr_url": server.cmr_url, "cloud_url": server.cloud_url}
+    return {"endpoint": "ladsweb", "ladsweb_url": f"{server.url}/archive/allData"}
 
 
 def snakemake(
@@ -87,6 +104,10 @@ def snakemake(
     ``profile`` and ``cores`` (None: no ``--cores``) choose where jobs run; ``env``
     adds environment variables.
     """
+    if "workflow" not in CURRENT_MARKERS:
+        raise AssertionError(
+            "this test runs Snakemake: mark it `workflow` (make check skips those)"
+        )
     full = {**os.environ, **eog_env(), **(env or {})}
     for name in ("EOG_TOKEN", *drop):
         if name not in (env or {}):
@@ -182,6 +203,7 @@ def blackmarble_globe(
     variable=None,
     files=None,
     min_cloud_free=1,
+    product="VNP46A3",
 ):
     """Black Marble radiance (NaN where fill, rejected quality or absent tile) and
     observation count (0 there), on its lattice, read back with h5py from the HDF5
@@ -204,11 +226,15 @@ def blackmarble_globe(
     group = "HDFEOS/GRIDS/VIIRS_Grid_DNB_2d/Data Fields"
     lat = blackmarble.tileset(pixel).lattice
     doy = f"{pd.Timestamp(month + '-01').day_of_year:03d}"
-    name = re.compile(rf"^VNP46A3\.A{month[:4]}{doy}\.(h\d\dv\d\d)\.\d{{3}}\.\d{{13}}\.h5$")
+    name = re.compile(rf"^{product}\.A{month[:4]}{doy}\.(h\d\dv\d\d)\.\d{{3}}\.\d{{13}}\.h5$")
     if files is None:
         with tempfile.TemporaryDirectory(prefix="bm-globe-") as root:
-            blackmarble_tiles.make_tree(root, month, month, pixel * 3600, tiles=tiles)
-            return blackmarble_globe(month, tiles, pixel, quality, variable, root, min_cloud_free)
+            blackmarble_tiles.make_tree(
+                root, month, month, pixel * 3600, tiles=tiles, products=[product]
+            )
+            return blackmarble_globe(
+                month, tiles, pixel, quality, variable, root, min_cloud_free, product
+            )
     if isinstance(files, (str, Path)):
         files = Path(files).rglob("*.h5")
     paths = {m[1]: Path(f) for f in files if (m := name.match(Path(f).name)) and m[1] in tiles}
@@ -322,7 +348,9 @@ def _weighted_median(x, w):
 
 
 def check_against_oracle(table: pd.DataFrame, zones, globes, rel=1e-4, **kw):
-    """Every (zone, month) row of ``table`` against :func:`oracle` (``globes[month]``)."""
+    """Every (zone, month) row of ``table`` (one series) against :func:`oracle`
+    (``globes[month]``)."""
+    assert table[["zone_id", "month"]].duplicated().sum() == 0, "one series at a time"
     for (zid, month), row in table.set_index(["zone_id", "month"]).iterrows():
         geom = zones.set_index("zone_id").geometry[zid]
         ref = oracle(geom, *globes[month], **kw)
@@ -353,7 +381,7 @@ def make_config(**sections) -> dict:
 
     cfg = yaml.safe_load((REPO / "config/demo.yaml").read_text())
     for key, value in sections.items():
-        cfg[key] = {**cfg.get(key, {}), **value}
+        cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
     validate(cfg, str(REPO / "workflow/schemas/config.schema.yaml"))
     return cfg
 
@@ -375,7 +403,7 @@ BM_TILES = ["h21v08", "h21v09", "h20v12", "h24v06", "h08v07", "h22v08", "h23v06"
 
 def eog_standin(root: Path, **kw):
     """An EOG stand-in serving ``root``, knowing the test account and its client."""
-    from sezlights.standin.eog import EOGServer
+    from sezlights_standin.eog import EOGServer
 
     kw.setdefault("users", {USER: PASSWORD})
     kw.setdefault("clients", {CLIENT_ID: CLIENT_SECRET})
@@ -387,25 +415,21 @@ def eog_standin(root: Path, **kw):
 SITE_MONTH = "2019-01"
 EOG_TILE = "75N060W"
 BM_TILE = BM_TILES[0]  # h21v08
-SOURCES = ("eog", "blackmarble")
+# EOG; Black Marble from the ladsweb archive; Black Marble from the Earthdata Cloud
+SOURCES = ("eog", "blackmarble", "cloud")
 
 
 def eog_source(server, **download_cfg) -> Source:
     cfg = make_config(
-        source={
-            "name": "eog",
-            "base_url": f"{server.url}/{SERVER_PATH}",
-            "auth": {"token_url": server.token_url},
-        },
+        eog={"base_url": f"{server.url}/{SERVER_PATH}", "auth": {"token_url": server.token_url}},
         download=download_cfg,
     )
     return sources.get("eog", cfg)
 
 
-def bm_source(server, **download_cfg) -> Source:
+def bm_source(server, products=("VNP46A3",), **download_cfg) -> Source:
     cfg = make_config(
-        source={"name": "blackmarble"},
-        blackmarble={"base_url": f"{server.url}/archive/allData"},
+        blackmarble={"products": list(products), **blackmarble_urls(server)},
         download=download_cfg,
     )
     return sources.get("blackmarble", cfg)
@@ -419,16 +443,19 @@ class Site:
     server: StandinServer
     src: Source
     session: requests.Session
-    entry: dict  # the manifest entry of the file (name, url, size, ...)
+    entry: Part  # the file as the month's manifest names it (name, url, size, ...)
+    tile: str
 
     @property
     def file(self) -> str:
-        return self.entry["name"]
+        return self.entry.name
 
     @property
     def real(self) -> Path:
         """The file as the server holds it."""
-        return self.server.root / unquote(urlsplit(self.entry["url"]).path).lstrip("/")
+        if isinstance(self.server, EarthdataServer):
+            return self.server.find(unquote(urlsplit(self.entry.url).path).split("/prod-lads/")[1])
+        return self.server.root / unquote(urlsplit(self.entry.url).path).lstrip("/")
 
     @property
     def token(self) -> str:
@@ -437,8 +464,35 @@ class Site:
         return auth.split(" ", 1)[1] if auth else self.session.token["access_token"]
 
     def statuses(self) -> list[int]:
-        """Status of every request the server saw for the file, in order (599: broken body)."""
-        return [s for _, p, s in self.server.requests if p.endswith(self.file)]
+        """Status of every request for the file's bytes the server saw, in order (599:
+        broken body); on the Earthdata Cloud, those at the signed address (the cloud
+        host's redirects to it are :meth:`redirects`)."""
+        return [
+            s
+            for _, p, s in self.server.requests
+            if p.endswith(self.file) and (self.name != "cloud" or p.startswith("/signed/"))
+        ]
+
+    @property
+    def bytes_path(self) -> str:
+        """What a fault for the file's bytes matches: the file name, or on the Earthdata
+        Cloud its signed address (the cloud host's redirect has its own faults)."""
+        if self.name == "cloud":
+            return unquote(urlsplit(self.entry.url).path).replace(
+                "/prod-lads/", "/signed/prod-lads/"
+            )
+        return self.file
+
+    def add_faults(self, *faults: str) -> None:
+        self.server.add_faults(self.bytes_path, *faults)
+
+    def redirects(self) -> list[int]:
+        """Status of every request to the cloud host for the file (303: a signed URL)."""
+        return [
+            s
+            for _, p, s in self.server.requests
+            if p.endswith(self.file) and p.startswith("/prod-lads/")
+        ]
 
     def static_session(self, token: str | None = None) -> requests.Session:
         """A session with a token the user got elsewhere (``EOG_TOKEN``, ``EARTHDATA_TOKEN``)."""
@@ -446,7 +500,7 @@ class Site:
             return self.src.session(
                 {"EOG_TOKEN": token or self.server.issue_token(USER, CLIENT_ID)}
             )
-        return self.src.session({"EARTHDATA_TOKEN": token or self.server.token})
+        return self.src.session({"EARTHDATA_TOKEN": token or EARTHDATA_TOKEN})
 
     def fetch(
         self,
@@ -460,17 +514,23 @@ class Site:
         progress_path=None,
     ) -> Path:
         """Download the file into ``folder`` with a budget of ``seconds`` and ``tries``."""
-        return download(
-            session or self.session,
-            self.entry["url"],
-            folder / self.file,
-            verify=self.src.verify,
-            is_login_page=self.src.is_login_page,
-            budget=Budget(seconds, tries, backoff),
-            signature=self.src.signature,
-            timeout=timeout,
-            progress_path=progress_path,
-        )
+        from sezlights.http import child_session
+
+        budget = Budget(seconds, tries, backoff)
+        progress = Progress(progress_path, self.file) if progress_path else None
+        try:
+            return download(
+                self.src.target(child_session(session or self.session, budget), self.entry),
+                folder / self.file,
+                verify=self.src.verify,
+                budget=budget,
+                signature=self.src.signature,
+                timeout=timeout,
+                progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
 
 
 def make_site(request, which: str, **download_cfg) -> Site:
@@ -481,10 +541,73 @@ def make_site(request, which: str, **download_cfg) -> Site:
         session = src.session(eog_env())
         tile = EOG_TILE
     else:
-        server = request.getfixturevalue("laads_server")
+        server = request.getfixturevalue(
+            "laads_server" if which == "blackmarble" else "earthdata_server"
+        )
         src = bm_source(server, **download_cfg)
         session = src.session(eog_env())
         tile = BM_TILE
-    entry = src.list_month(session, SITE_MONTH, [tile])["files"][0]
+    entry = src.list_month(session, SITE_MONTH, [tile]).granules[0].parts[0]
     server.reset_log()  # the listing's requests are not the download's
-    return Site(which, server, src, session, entry)
+    return Site(which, server, src, session, entry, tile)
+
+
+# ---------------------------------------------------------------- files as a manifest has them
+
+
+def local_granules(files, src: Source):
+    """The granules of files on disk (in one folder), as a month's manifest lists them,
+    and that folder: what :func:`sezlights.zonal.gather` reads."""
+    from sezlights.manifest import Granule
+
+    files = [Path(f) for f in files]
+    out = []
+    for f in files:
+        m = (eog.FILE_RE if src.name == "eog" else blackmarble.FILE_RE).match(f.name)
+        product = m["product"]
+        satellite = m["satellite"] if src.name == "eog" else blackmarble.PRODUCTS[product][0]
+        part = Part("file", f.name, f.as_uri())
+        out.append(Granule(m["tile"], product, satellite, "download", (part,)))
+    return out, (files[0].parent if files else None)
+
+
+def zone_table(zones) -> pd.DataFrame:
+    """The zone table of prepared zones (what prepare_zones writes to areas.csv)."""
+    from sezlights.zones import geodesic_area_km2
+
+    return pd.DataFrame(
+        {
+            "zone_id": [str(z) for z in zones["zone_id"]],
+            "area_km2": [geodesic_area_km2(g) for g in zones.geometry],
+        }
+    )
+
+
+def stats_of(zones, files, src: Source, month: str, weighting="coverage", min_cloud_free=1,
+             scratch=None, threads=1) -> pd.DataFrame:  # fmt: skip
+    """The statistics of ``files`` (one month) for ``zones``, as the stats job computes
+    them: the pixel index, the gather of each series, the reduction."""
+    from sezlights import index, zonal
+
+    idx = index.build_index(zones, src.tiles)
+    granules, folder = local_granules(files, src)
+    frames = []
+    by_series: dict = {}
+    for g in granules:
+        by_series.setdefault(g.series, []).append(g)
+    for (product, satellite), gs in by_series.items():
+        values = zonal.gather(idx, gs, src, folder, scratch=scratch, threads=threads)
+        frames.append(
+            zonal.reduce(
+                idx,
+                values,
+                zone_table(zones),
+                month,
+                src.name,
+                satellite,
+                product,
+                weighting,
+                min_cloud_free,
+            )  # fmt: skip
+        )
+    return pd.concat(frames, ignore_index=True)

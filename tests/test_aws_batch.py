@@ -46,8 +46,6 @@ from helpers import (
 from s3server import S3Server
 from snakemake_executor_plugin_aws_batch.constant import VALID_RESOURCES_MAPPING
 
-from sezlights.zones import fingerprint
-
 pytestmark = pytest.mark.workflow
 
 PROFILE = REPO / "profiles/aws-batch/config.yaml"
@@ -89,7 +87,7 @@ def test_profile_names_every_batch_rule_and_memory_is_what_batch_accepts():
     assert p["retries"] >= 1 and p["jobs"] >= 1
 
     rules = workflow_rules()
-    remote = sorted(r for r, local in rules.items() if not local and r != "download_file")
+    remote = sorted(r for r, local in rules.items() if not local and r != "download_month_files")
     assert remote and sorted(p["set-resources"]) == remote
     assert sorted(p["set-threads"]) == remote
     for rule in remote:
@@ -151,7 +149,6 @@ def test_job_definition_the_plugin_builds_from_the_profile():
                 "containerProperties": {
                     "image": IMAGE,
                     "command": ["/bin/bash", "-c", command],
-                    "environment": [{"name": "SEZLIGHTS_LATEST_MONTH", "value": "2019-04"}],
                     "jobRoleArn": ROLE,
                     "privileged": True,
                     "resourceRequirements": [
@@ -172,7 +169,7 @@ def test_job_definition_the_plugin_builds_from_the_profile():
         builder = BatchJobBuilder(
             logger=SimpleNamespace(warning=print, debug=print),
             job=job,
-            envvars={"SEZLIGHTS_LATEST_MONTH": "2019-04"},
+            envvars={},
             container_image=IMAGE,
             settings=settings,
             job_command=command,
@@ -196,13 +193,17 @@ def test_the_s3_workaround_applies_only_to_the_versions_it_was_checked_with(
     monkeypatch.setattr(importlib.metadata, "version", lambda name: installed)
     warned: list[str] = []
     smk = REPO / "workflow/rules/storage_s3.smk"
+    batch = SimpleNamespace(common_settings=SimpleNamespace(implies_no_shared_fs=True))
     names = {
         "workflow": SimpleNamespace(
-            storage_settings=SimpleNamespace(default_storage_provider="s3")
+            storage_settings=SimpleNamespace(default_storage_provider="s3"),
+            executor_plugin=batch,
         ),
         "logger": SimpleNamespace(warning=warned.append),
     }
     exec(compile(smk.read_text(), str(smk), "exec"), names)
+    assert not getattr(StorageObject.is_dir, "rechecks", False)  # nothing while parsing
+    names["s3_directories_seen_after_remote_jobs"]()  # when the run starts (onstart)
     assert getattr(StorageObject.is_dir, "rechecks", False) is applied
     if applied:
         assert warned == []
@@ -294,15 +295,14 @@ def test_run_on_batch_stand_in_matches_laptop_run(eog_server, s3_server, tmp_pat
     # the user's zones file is their own: outside the clone and untracked (given relative to
     # it here, so that it is not where the stand-in runs the jobs either: jobs run on this
     # machine). Snakemake ships only what git tracks (below 10 MB) to the jobs, so no Batch
-    # job has it: only the main process may read it (its fingerprint reaches the jobs as a
-    # value)
+    # job has it: only the main process reads it (prepare_zones is a local job)
     own = tmp_path / "main" / "my-zones" / "sez.gpkg"
     own.parent.mkdir(parents=True)
     gpd.read_file(REPO / "config/zones/demo_zones.geojson").to_file(own)
     zones = {"path": "../my-zones/sez.gpkg"}
     work = workflow_dir(tmp_path / "main", tile_server, mosaic={"keep": True}, zones=zones)
     shutil.rmtree(work / "config/zones")
-    set_months(work, "2019-04", "latest")  # jobs must get the month the main process found
+    set_months(work, "2019-04", "latest")  # a local job finds the month; jobs need not know
     # run from a git work tree, as from a clone: Snakemake ships the files git tracks
     # (plus rules, scripts, envs, config files) to the jobs through the bucket
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
@@ -355,9 +355,9 @@ def test_run_on_batch_stand_in_matches_laptop_run(eog_server, s3_server, tmp_pat
         assert words[words.index("--default-storage-prefix") + 1] == "s3://sez-batch/run"
         assert words[words.index("--shared-fs-usage") + 1] == "none"
         env = {e["name"]: e["value"] for e in props["environment"]}
-        assert env["SEZLIGHTS_LATEST_MONTH"] == "2019-04"
-        # the zones' identity, which only the main process could work out
-        assert env["SEZLIGHTS_ZONES_FINGERPRINT"] == fingerprint(own)
+        # nothing was set while the workflow was parsed for the jobs to read: the month
+        # (a checkpoint's output) and the zones (a local job's) travel as files
+        assert not any(k.startswith("SEZLIGHTS_") for k in env), env
         # no login travels to Batch, and the job role, not the job definition, carries AWS
         # credentials
         assert not any(k.startswith(("EOG_", "EARTHDATA")) for k in env), env
@@ -398,15 +398,14 @@ def _root_listings(server) -> int:
     return sum(m == "GET" and p.rstrip("/").endswith(SERVER_PATH) for m, p, _ in server.requests)
 
 
-def test_dockerfile_installs_like_make_setup():
+def test_the_image_installs_the_pipelines_wheel_with_the_cloud_extra():
     docker = (REPO / "Dockerfile").read_text()
-    make = (REPO / "Makefile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim", docker, re.M)
-    made = re.search(r"pip install --quiet -e '\.\[(\w+)\]'", make)
-    assert made, "the Makefile's install line changed"
-    run = re.search(r"pip install [^\n]*-e '\.\[(\w+)\]'", docker)
-    assert run, "the Dockerfile must install the workflow with pip install -e '.[...]'"
+    assert re.search(r"^FROM python:3\.11-slim AS wheel", docker, re.M)
+    assert "pip wheel --no-cache-dir --no-deps --wheel-dir /wheels ." in docker
+    run = re.search(r'pip install [^\n]*"\$\(ls /wheels/sezlights-\*\.whl\)\[(\w+)\]"', docker)
+    assert run, "the image must install the wheel built from pyproject.toml"
     extra = run[1]
+    assert "COPY src" in docker and "standin" not in re.sub(r"#.*", "", docker)
     pyproject = (REPO / "pyproject.toml").read_text()
     extras = re.search(rf"^{extra} = \[([^\]]*)\]", pyproject, re.M)[1]
     assert (
@@ -414,5 +413,22 @@ def test_dockerfile_installs_like_make_setup():
     )
     # make setup's extra includes the image's
     assert re.search(rf'"sezlights\[([\w,]*,)?{extra}(,[\w,]*)?\]"', pyproject)
-    docs = (REPO / "profiles/README.md").read_text()
-    assert f"pip install -e '.[{extra}]'" in docs
+    assert f"[{extra}]" in (REPO / "profiles/README.md").read_text()
+
+
+def test_the_wheel_holds_the_pipeline_only(tmp_path):
+    """pip wheel from pyproject.toml (what the image installs): the sezlights package and
+    the console, and no stand-in, no demo."""
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+         "--wheel-dir", str(tmp_path), str(REPO)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("sezlights-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"sezlights", "snakemake_logger_plugin_sezlights"}, tops
+    assert not [n for n in names if "standin" in n or n.endswith("demo.py")]
+    assert "sezlights/sources/blackmarble.py" in names

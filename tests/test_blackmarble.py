@@ -1,19 +1,23 @@
-"""NASA Black Marble VNP46A3 as a second source, in the same table as EOG.
+"""NASA Black Marble: VNP46A3 (Suomi NPP, to 2026-10) and VJ146A3 (NOAA-20, from 2018-01)
+as one source, beside EOG in the same table.
 
-Real runs against the local LAADS stand-in (HDF-EOS5 files with the real group,
-dataset names and attributes at 10' pixels, CSV month listings, Earthdata bearer
-token, redirect to Earthdata Login for a bad one).
+Real runs against the local stand-ins: CMR's granule search and LAADS's Earthdata Cloud
+host with its 303 to signed URLs on another host (the default endpoint), and LAADS's
+ladsweb archive (CSV month listings, redirect to Earthdata Login for a bad token). The
+files are HDF-EOS5 with the real group, dataset names and attributes at 10' pixels.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 
 import geopandas as gpd
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from helpers import (
@@ -27,58 +31,122 @@ from helpers import (
     files_containing,
     last_line,
     make_config,
+    make_site,
     oracle,
     read_table,
     set_months,
     snakemake,
     workflow_dir,
 )
+from sezlights_standin import blackmarble_tiles as bmt
+from sezlights_standin.earthdata import EarthdataServer, make_token
+from sezlights_standin.laads import LAADSServer
 from shapely.geometry import box
 
-from sezlights import index, sources, zonal
-from sezlights.errors import UserError
-from sezlights.standin import blackmarble_tiles as bmt
-from sezlights.standin.laads import LAADSServer
+from sezlights import sources
+from sezlights.errors import LoginError, MissingFileError, UserError
 from sezlights.zones import load_zones
 
 workflow = pytest.mark.workflow  # real Snakemake runs; the rest are fast unit checks
+PRODUCTS = {"npp": "VNP46A3", "j01": "VJ146A3"}
 
 
 @pytest.fixture
-def both(eog_server, laads_server, tmp_path):
-    work = workflow_dir(tmp_path, eog_server, laads_server, source={"name": ["eog", "blackmarble"]})
-    cfg = yaml.safe_load((work / "config/test.yaml").read_text())
-    cfg["months"] = {"start": "2019-01", "end": "2019-02"}
-    (work / "config/test.yaml").write_text(yaml.safe_dump(cfg))
+def both(eog_server, earthdata_server, tmp_path):
+    work = workflow_dir(tmp_path, eog_server, earthdata_server, sources=["eog", "blackmarble"])
+    set_months(work, "2019-01", "2019-02")
     return work
 
 
+def check_each_series(table, tree, zones, tiles=BM_TILES):
+    """Every Black Marble row against the oracle of its own product's files."""
+    for (month, satellite), rows in table.groupby(["month", "satellite"]):
+        rad, cvg, covered, lat = blackmarble_globe(
+            month, tiles, files=tree, product=PRODUCTS[satellite]
+        )
+        for _, row in rows.iterrows():
+            ref = oracle(zones.geometry[row.zone_id], rad, cvg, lat, covered=covered)
+            assert row["quality"] == ref.pop("quality"), (month, satellite, row.zone_id)
+            for k, v in ref.items():
+                assert row[k] == approx(k, v), (month, satellite, row.zone_id, k)
+
+
 @workflow
-def test_both_sources_in_one_table_each_matching_its_own_oracle(both, laads_server):
+def test_both_sources_in_one_table_each_matching_its_own_oracle(both, earthdata_server):
     snakemake(both, "results/zonal_stats.csv")
     table = read_table(both / "results/zonal_stats.csv")
     assert sorted(table.source.unique()) == ["blackmarble", "eog"]
-    assert len(table) == 6 * 2 * 2  # zones x months x sources: one row each
-    assert not table.duplicated(["zone_id", "month", "source"]).any()
+    # zones x months x (EOG, Black Marble from Suomi NPP and from NOAA-20): one row each
+    assert len(table) == 6 * 2 * 3
+    assert not table.duplicated(["zone_id", "month", "source", "satellite"]).any()
+    bm = table[table.source == "blackmarble"]
+    assert set(zip(bm.satellite, bm["product"], strict=True)) == set(PRODUCTS.items())
     zones = load_zones(REPO / "config/zones/demo_zones.geojson", "zone_id").set_index("zone_id")
-    for (source, month), rows in table.groupby(["source", "month"]):
-        if source == "eog":
-            rad, cvg, lat = eog_globe(month)
-            covered = None
-        else:
-            rad, cvg, covered, lat = blackmarble_globe(month, BM_TILES, files=laads_server.tree)
+    check_each_series(bm, earthdata_server.tree, zones)
+    for month, rows in table[table.source == "eog"].groupby("month"):
+        rad, cvg, lat = eog_globe(month)
         for _, row in rows.iterrows():
-            ref = oracle(zones.geometry[row.zone_id], rad, cvg, lat, covered=covered)
-            assert row["quality"] == ref.pop("quality"), (source, month, row.zone_id)
+            ref = oracle(zones.geometry[row.zone_id], rad, cvg, lat)
+            assert row["quality"] == ref.pop("quality"), (month, row.zone_id)
             for k, v in ref.items():
-                assert row[k] == approx(k, v), (source, row.zone_id, k)
-    # only the tiles some zone touches were downloaded from LAADS
-    got = {p.split(".")[2] for p in laads_server.file_gets()}
+                assert row[k] == approx(k, v), (row.zone_id, k)
+    # only the tiles some zone touches were fetched, from signed addresses, never with
+    # the token there
+    got = {p.split(".")[2] for p in earthdata_server.file_gets()}
     assert got and got <= set(BM_TILES) and len(got) < len(BM_TILES)
-    bm = [m for m in (both / "results/manifests/blackmarble").glob("*.json")]
-    manifest = yaml.safe_load(bm[0].read_text())
-    assert manifest["collection"] == "5200" and manifest["satellite"] == "npp"
+    assert earthdata_server.signed_auth and set(earthdata_server.signed_auth) == {None}
     assert files_containing(both, EARTHDATA_TOKEN) == []
+    manifest = json.loads((both / "results/manifests/blackmarble/2019-01.json").read_text())
+    assert {(s["product"], s["satellite"]) for s in manifest["series"]} == {
+        ("VNP46A3", "npp"),
+        ("VJ146A3", "j01"),
+    }
+
+
+@pytest.fixture(scope="module")
+def tree_2026(tmp_path_factory):
+    """Both products for 2026-08..2026-12 (VNP46A3 ends 2026-10: Suomi NPP's delivery
+    ceased on 2026-11-01), the demo zones' tiles."""
+    root = tmp_path_factory.mktemp("laads-2026")
+    bmt.make_tree(
+        root, "2026-08", "2026-12", PIXEL_ARCSEC, tiles=BM_TILES, products=PRODUCTS.values()
+    )
+    return root
+
+
+@workflow
+def test_after_suomi_npp_noaa20_goes_on_and_latest_is_its_newest_month(tree_2026, tmp_path):
+    """2026-08..2026-12 with the default products: npp rows through 2026-10, j01 rows for
+    all five months, each matching its own oracle; `end: latest` is 2026-12, a NOAA-20
+    month; the token never reached the signed-URL host."""
+    with EarthdataServer(tree_2026) as cloud:
+        cloud.users[EARTHDATA_TOKEN] = {"uid": "alice", "approved": True, "eula": True, "exp": None}
+        work = workflow_dir(tmp_path, laads_server=cloud, sources=["blackmarble"])
+        set_months(work, "2026-08", "latest")
+        snakemake(work, "results/zonal_stats.csv")
+        assert set(cloud.signed_auth) == {None} and cloud.file_gets()
+    plan = json.loads((work / "results/plan/latest_month.json").read_text())
+    assert plan["month"] == "2026-12"
+    table = read_table(work / "results/zonal_stats.csv")
+    months = table.groupby("satellite").month.agg(lambda m: sorted(set(m))).to_dict()
+    assert months == {
+        "npp": ["2026-08", "2026-09", "2026-10"],
+        "j01": ["2026-08", "2026-09", "2026-10", "2026-11", "2026-12"],
+    }
+    zones = load_zones(REPO / "config/zones/demo_zones.geojson", "zone_id").set_index("zone_id")
+    check_each_series(table, tree_2026, zones)
+
+
+@workflow
+def test_suomi_npp_alone_after_october_2026_is_a_config_error_naming_noaa20(both):
+    set_months(both, "2026-09", "2026-12")
+    cfg = yaml.safe_load((both / "config/test.yaml").read_text())
+    cfg["sources"] = ["blackmarble"]
+    cfg["blackmarble"]["products"] = ["VNP46A3"]
+    (both / "config/test.yaml").write_text(yaml.safe_dump(cfg))
+    p = snakemake(both, check=False)
+    line = last_line(p)
+    assert p.returncode != 0 and "after 2026-10" in line and "add VJ146A3 (NOAA-20" in line
 
 
 @workflow
@@ -89,11 +157,65 @@ def test_no_earthdata_token_says_what_to_set(both):
 
 
 @workflow
-def test_a_refused_earthdata_token_is_a_login_failure(both):
-    p = snakemake(both, check=False, env={"EARTHDATA_TOKEN": "expired-token-123"})
+@pytest.mark.parametrize(
+    "token, message",
+    [
+        (make_token("alice", expires=1_600_000_000), "EARTHDATA_TOKEN expired at 2020-09-13"),
+        ("not-a-jwt-token-123", "which is not an Earthdata token"),
+        ("unapproved", "approve the 'LAADS Web' application"),
+    ],
+    ids=["expired", "refused", "unapproved"],
+)
+def test_each_refused_token_ends_with_its_own_line(both, earthdata_server, token, message):
+    """An expired token (its own expiry, read at the start), a token LAADS refuses, and a
+    user who has not approved the LAADS application each end the run with one line."""
+    if token == "unapproved":
+        token = earthdata_server.add_user("bob", approved=False)
+    p = snakemake(both, check=False, env={"EARTHDATA_TOKEN": token})
     assert p.returncode != 0
-    assert "LAADS refused EARTHDATA_TOKEN" in last_line(p)
-    assert "expired-token-123" not in p.stdout + p.stderr
+    assert message in last_line(p), last_line(p)
+    assert token not in p.stdout + p.stderr
+
+
+@workflow
+def test_a_granule_missing_from_cmr_ends_the_run_when_asked_to(both, earthdata_server):
+    """blackmarble.absent_tiles: error: a needed tile CMR does not list for a month is one
+    line naming it (by default its pixels count as not observed, with a warning)."""
+    gone = next(earthdata_server.tree.rglob("VJ146A3.A2019032.h21v09.*.h5"))
+    gone.unlink()
+    earthdata_server.rescan()
+    cfg = yaml.safe_load((both / "config/test.yaml").read_text())
+    cfg["sources"] = ["blackmarble"]
+    cfg["blackmarble"]["absent_tiles"] = "error"
+    (both / "config/test.yaml").write_text(yaml.safe_dump(cfg))
+    p = snakemake(both, check=False)
+    line = last_line(p)
+    assert p.returncode != 0
+    assert "2019-02: granule(s) missing in CMR for tile(s) the zones need: h21v09 (VJ146A3)" in line
+
+
+@workflow
+def test_the_overlap_page_compares_the_satellites(tmp_path_factory, tmp_path):
+    """2018-01..2018-06 with both products: the report's overlap page gives the scatter of
+    NOAA-20 against Suomi NPP with the median ratio, and per zone the ratio and its spread
+    (the synthetic NOAA-20 files read 0.93 x Suomi NPP's light, with their own noise)."""
+    root = tmp_path_factory.mktemp("laads-2018")
+    tiles = ["h21v08", "h21v09", "h22v08", "h23v06", "h24v06", "h24v07"]
+    bmt.make_tree(root, "2018-01", "2018-06", PIXEL_ARCSEC, tiles=tiles, products=PRODUCTS.values())
+    with EarthdataServer(root) as cloud:
+        cloud.users[EARTHDATA_TOKEN] = {"uid": "alice", "approved": True, "eula": True, "exp": None}
+        work = workflow_dir(tmp_path, laads_server=cloud, sources=["blackmarble"])
+        set_months(work, "2018-01", "2018-06")
+        snakemake(work)
+        snakemake(work, "--report", "results/report.html")
+    zones = pd.read_csv(work / "results/report/satellites_by_zone.csv", dtype={"zone_id": str})
+    bright = zones[zones.months >= 3].dropna(subset=["median_ratio"])
+    assert len(bright) >= 3
+    assert bright.median_ratio.between(0.85, 1.0).all(), bright
+    assert (bright.relative_spread < 0.5).all()
+    assert (work / "results/report/satellites.png").stat().st_size > 10_000
+    html = (work / "results/report.html").read_text(errors="replace")
+    assert "Satellites compared" in html and "NOAA-20 vs Suomi NPP" in html
 
 
 class CountingLAADS(LAADSServer):
@@ -123,14 +245,17 @@ class CountingLAADS(LAADSServer):
 @workflow
 @pytest.mark.parametrize("limit", [1, 2])
 def test_laads_downloads_have_their_own_limit(eog_server, laads_tree, tmp_path, limit):
-    """Every Black Marble download takes one `laads_downloads`, which each profile caps
-    (public scripts report that LAADS stalls clients that open many connections): with
-    4 cores and room for 4 EOG downloads, LAADS never sees more than the limit at once."""
+    """Every Black Marble download job takes one `laads_downloads`, which each profile
+    caps (public scripts report that LAADS stalls clients that open many connections),
+    and fetches download.parallel files at once: with 4 cores and room for 4 EOG
+    downloads, LAADS never sees more than limit x parallel at once."""
     with CountingLAADS(laads_tree, token=EARTHDATA_TOKEN) as laads:
-        work = workflow_dir(tmp_path, eog_server, laads, source={"name": "blackmarble"})
-        set_months(work, "2019-01", "2019-01")
+        work = workflow_dir(
+            tmp_path, eog_server, laads, sources=["blackmarble"], download={"parallel": 1}
+        )
+        set_months(work, "2019-01", "2019-02")
         snakemake(
-            work, "--resources", f"laads_downloads={limit}", "downloads=4", "--cores", "4",
+            work, "--resources", f"laads_downloads={limit}", "eog_downloads=4", "--cores", "4",
             "results/zonal_stats.csv", cores=None,
         )  # fmt: skip
         assert len(laads.file_gets()) >= 4
@@ -143,7 +268,7 @@ def test_laads_downloads_have_their_own_limit(eog_server, laads_tree, tmp_path, 
 @workflow
 def test_months_before_the_products_first_are_a_config_error(both):
     cfg = yaml.safe_load((both / "config/test.yaml").read_text())
-    cfg["source"]["name"] = "blackmarble"
+    cfg["sources"] = ["blackmarble"]
     cfg["months"] = {"start": "2011-12", "end": "2012-02"}
     (both / "config/test.yaml").write_text(yaml.safe_dump(cfg))
     p = snakemake(both, check=False)
@@ -158,20 +283,24 @@ VAR = "NearNadir_Composite_Snow_Free"
 
 def bm(min_cloud_free=1, **blackmarble):
     """The Black Marble source of a full config (``blackmarble`` keys replaced)."""
+    blackmarble.setdefault("products", ["VNP46A3"])
     cfg = make_config(blackmarble=blackmarble, stats={"min_cloud_free": min_cloud_free})
     return sources.get("blackmarble", cfg)
 
 
+def ladsweb(server, **blackmarble):
+    return bm(endpoint="ladsweb", ladsweb_url=f"{server.url}/archive/allData", **blackmarble)
+
+
 def all_rows(src, path, kind="radiance"):
     """Every row of one band of ``path`` as ``src.bands`` gives it."""
-    bands = src.bands(path, (kind,))  # the file stays open while the generator lives
-    band = next(bands)
     with h5py.File(path, "r") as f:
+        (band,) = src.bands(f, path.name, (kind,))
         n = f[bmt.DATA_FIELDS][VAR].shape[0]
-    return np.stack([line for _, line in band.rows(np.arange(n))])
+        return np.stack([line for _, line in band.rows(np.arange(n))])
 
 
-def zone_table(tmp_path, geoms: dict):
+def zones_of(tmp_path, geoms: dict):
     path = tmp_path / "zones.geojson"
     gpd.GeoDataFrame({"id": list(geoms)}, geometry=list(geoms.values()), crs="EPSG:4326").to_file(
         path
@@ -180,10 +309,9 @@ def zone_table(tmp_path, geoms: dict):
 
 
 def stats_of(zones, files, src, month=GAP_MONTH, min_cloud_free=1):
-    idx = index.build_index(zones, src.tiles)
-    values = zonal.gather(idx, files, src)
-    df = zonal.reduce(idx, values, month, src.name, "npp", "coverage", min_cloud_free)
-    return df.set_index("zone_id")
+    from helpers import stats_of as computed
+
+    return computed(zones, files, src, month, min_cloud_free=min_cloud_free).set_index("zone_id")
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +333,7 @@ def test_accepted_gap_filled_pixels_count_as_observed(gap_file, tmp_path, qualit
         q = f[bmt.DATA_FIELDS][VAR + "_Quality"][:]
         n = f[bmt.DATA_FIELDS][VAR + "_Num"][:]
     assert (q == 2).any() and (n[q == 2] == 0).all()
-    zones = zone_table(
+    zones = zones_of(
         tmp_path,
         {
             "gap-filled": box(25.4, -34.0, 25.9, -33.6),  # inside the cloudy box
@@ -253,29 +381,31 @@ def recent_months(k: int) -> list[str]:
 
 def test_latest_month_needs_every_needed_tile_listed_in_the_collection(tmp_path):
     """A month counts as latest only when its listing names every needed tile as a file
-    of that month in the configured collection (the filter list_month applies)."""
+    of that month in the configured collection (the filter list_month applies). On
+    ladsweb the search starts from the current month (NOAA-20's VJ146A3 goes on)."""
     old, mid, new = recent_months(3)
     tiles = ["h21v09", "h20v12"]
-    bmt.make_tree(tmp_path, old, new, 3600, tiles=["h21v09"])
-    bmt.make_tree(tmp_path, old, old, 3600, tiles=["h20v12"])
-    folder = tmp_path / bmt.month_folder(mid)
+    product = "VJ146A3"
+    bmt.make_tree(tmp_path, old, new, 3600, tiles=["h21v09"], products=[product])
+    bmt.make_tree(tmp_path, old, old, 3600, tiles=["h20v12"], products=[product])
+    folder = tmp_path / bmt.month_folder(mid, product=product)
     y, doy = mid[:4], bmt.doy(mid)
     for name in (  # h20v12 in mid, but none of them a file of mid in collection 5200
-        f"VNP46A3.A{y}{doy}.h20v12.001.2025133000000.h5",  # Collection 1's version
-        f"VNP46A3.A{y}{bmt.doy(old)}.h20v12.002.2025133000000.h5",  # another month's day
-        f"VNP46A3.A{int(y) - 1}{doy}.h20v12.002.2025133000000.h5",  # another year
+        f"{product}.A{y}{doy}.h20v12.001.2025133000000.h5",  # Collection 1's version
+        f"{product}.A{y}{bmt.doy(old)}.h20v12.002.2025133000000.h5",  # another month's day
+        f"{product}.A{int(y) - 1}{doy}.h20v12.002.2025133000000.h5",  # another year
     ):
         (folder / name).write_bytes(b"")
     with LAADSServer(tmp_path, token=EARTHDATA_TOKEN) as laads:
-        src = bm(base_url=f"{laads.url}/archive/allData", pixel_arcsec=3600)
+        src = ladsweb(laads, pixel_arcsec=3600, products=[product])
         session = src.session({"EARTHDATA_TOKEN": EARTHDATA_TOKEN})
         month, skipped = src.latest_month(session, tiles, "2012-01")
         assert month == old
         # the current month is not published; the two after `old` lack h20v12
         assert [line.split(":")[0] for line in skipped][1:] == [f"skipped {new}", f"skipped {mid}"]
-        assert "not published yet" in skipped[0] and len(skipped) == 3
+        assert "not published" in skipped[0] and len(skipped) == 3
         assert all("h20v12 not listed" in line for line in skipped[1:]), skipped
-        assert src.list_month(session, mid, tiles)["tiles_absent"] == ["h20v12"]
+        assert [a["tile"] for a in src.list_month(session, mid, tiles).absent] == ["h20v12"]
         # a month listing every needed tile is latest, whatever other tiles it lacks
         assert src.latest_month(session, ["h21v09"], "2012-01")[0] == new
         with pytest.raises(UserError, match="set months.end to a month instead of latest"):
@@ -287,10 +417,10 @@ def test_listings_that_need_the_token_get_it(tmp_path):
     sends it with every listing, so such a listing works."""
     bmt.make_tree(tmp_path, "2019-01", "2019-01", 3600, tiles=["h21v09"])
     with LAADSServer(tmp_path, token=EARTHDATA_TOKEN, listings_need_token=True) as laads:
-        src = bm(base_url=f"{laads.url}/archive/allData", pixel_arcsec=3600)
+        src = ladsweb(laads, pixel_arcsec=3600)
         session = src.session({"EARTHDATA_TOKEN": EARTHDATA_TOKEN})
         m = src.list_month(session, "2019-01", ["h21v09"])
-        assert [f["tile"] for f in m["files"]] == ["h21v09"]
+        assert [g.tile for g in m.granules] == ["h21v09"]
         assert laads.listing_auth == [f"Bearer {EARTHDATA_TOKEN}"]
 
 
@@ -324,11 +454,11 @@ def test_collection_1_decodes_tenths_and_its_fill(tmp_path, attributes):
     month, tile = GAP_MONTH, "h20v12"
     bmt.make_tree(tmp_path, month, month, PIXEL_ARCSEC, tiles=[tile], collection="5000")
     with LAADSServer(tmp_path, token=EARTHDATA_TOKEN) as laads:
-        src = bm(base_url=f"{laads.url}/archive/allData", collection="5000", quality=[0, 1])
+        src = ladsweb(laads, collection="5000", quality=[0, 1])
         session = src.session({"EARTHDATA_TOKEN": EARTHDATA_TOKEN})
-        entry = src.list_month(session, month, [tile])["files"][0]
-        path = src.download(session, entry, tmp_path / "dl" / entry["name"])
-    assert ".001." in path.name and "/5000/VNP46A3/" in entry["url"]
+        entry = src.list_month(session, month, [tile]).granules[0].parts[0]
+        path = src.download(session, entry, tmp_path / "dl" / entry.name)
+    assert ".001." in path.name and "/5000/VNP46A3/" in entry.url
     with h5py.File(path, "r+") as f:
         rad = f[bmt.DATA_FIELDS][VAR]
         assert rad.dtype == np.uint16
@@ -346,3 +476,132 @@ def test_collection_1_decodes_tenths_and_its_fill(tmp_path, attributes):
     c2 = bmt.tile_arrays(month, tile, PIXEL_ARCSEC / 3600)[VAR]
     ok = np.isfinite(expect)
     np.testing.assert_allclose(got[ok], c2[ok], atol=0.051)
+
+
+# ------------------------------------------------------------------ VJ146A3 and the cloud
+
+
+def test_noaa20_statistics_match_the_oracle_of_its_own_files(tmp_path):
+    """VJ146A3 read with the same quality and fill rules, on the same grid, against the
+    oracle of its own HDF5 arrays."""
+    month = "2019-02"
+    files = bmt.make_tree(tmp_path, month, month, PIXEL_ARCSEC, tiles=["h21v08", "h21v09"],
+                          products=["VJ146A3"])  # fmt: skip
+    zones = zones_of(
+        tmp_path, {"city": box(36.8, -1.6, 37.2, -1.3), "edge": box(39.7, -0.4, 40.2, 0.3)}
+    )
+    src = bm(products=["VNP46A3", "VJ146A3"])
+    df = stats_of(zones, files, src, month)
+    assert set(df["product"]) == {"VJ146A3"} and set(df.satellite) == {"j01"}
+    rad, num, covered, lat = blackmarble_globe(month, ["h21v08", "h21v09"], files=files,
+                                               product="VJ146A3")  # fmt: skip
+    for zid, geom in zip(zones.zone_id, zones.geometry, strict=True):
+        ref = oracle(geom, rad, num, lat, covered=covered)
+        assert df.loc[zid, "quality"] == ref.pop("quality")
+        for k, v in ref.items():
+            assert df.loc[zid, k] == pytest.approx(v, rel=1e-4, abs=1e-9), (zid, k)
+    with h5py.File(files[0], "r") as f:  # NOAA-20 in the User Guide's table (not confirmed)
+        platform = f[bmt.DATA_FIELDS]["DNB_Platform"][:]
+    assert set(np.unique(platform)) <= {1, 255}
+
+
+def test_a_file_holding_another_tile_is_refused(tmp_path):
+    """ALEPH found a real file named h12v09 holding h13v04's bytes: a file whose own tile
+    numbers are not its name's is corrupt."""
+    path = bmt.write_file(tmp_path / bmt.file_name("2019-01", "h21v09"), "2019-01", "h21v09",
+                          PIXEL_ARCSEC / 3600)  # fmt: skip
+    bm().verify(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["VerticalTileNumber"] = np.bytes_(b"04")
+    with pytest.raises(Exception, match="holds tile h21v04, not the h21v09 its name says"):
+        bm().verify(path)
+
+
+@pytest.fixture
+def cloud(request):
+    return make_site(request, "cloud")
+
+
+def test_cmr_is_searched_page_by_page_and_inherited_links_are_not_files(cloud, monkeypatch):
+    """Granules come from CMR's search in pages (the CMR-Search-After header), the file
+    name from producer_granule_id, the file from the granule's own data link."""
+    from sezlights.sources import blackmarble as bmsrc
+
+    monkeypatch.setattr(bmsrc, "CMR_PAGE", 3)
+    src = bm(products=["VNP46A3"], endpoint="cloud", cmr_url=cloud.server.cmr_url,
+             cloud_url=cloud.server.cloud_url)  # fmt: skip
+    m = src.list_month(cloud.session, "2019-02", BM_TILES)
+    assert sorted(g.tile for g in m.granules) == sorted(BM_TILES)
+    assert all(g.parts[0].name.startswith("VNP46A3.A2019032.") for g in m.granules)
+    pages = [r for r in cloud.server.requests if r[1] == "/search/granules.json"]
+    assert len(pages) == 3  # 8 granules, 3 a page
+    assert all("/prod-lads/VNP46A3/" in g.parts[0].url for g in m.granules)
+    entry = {"links": [
+        {"rel": "http://esipfed.org/ns/fedsearch/1.1/data#", "inherited": True, "href": "https://x/f.h5"},
+        {"rel": "http://esipfed.org/ns/fedsearch/1.1/s3#", "href": "s3://prod-lads/P/f.h5"},
+        {"rel": "http://esipfed.org/ns/fedsearch/1.1/data#", "href": "https://h/prod-lads/P/f.h5"},
+    ]}  # fmt: skip
+    assert bmsrc.cmr_data_link(entry, "f.h5") == "https://h/prod-lads/P/f.h5"
+
+
+def test_a_month_window_starting_at_midnight_would_catch_the_month_before(cloud):
+    """CMR's temporal bounds are inclusive and a monthly granule ends at 00:00:00 on the
+    next month's first day: the listing asks from 00:00:01, so it gets one month."""
+    url = cloud.server.cmr_url + "granules.json"
+    q = {"short_name": "VNP46A3", "version": "2", "page_size": "2000"}
+    naive = cloud.session.get(
+        url, params={**q, "temporal[]": "2019-02-01T00:00:00Z,2019-02-28T23:59:59Z"}
+    )
+    days = {e["producer_granule_id"].split(".")[1] for e in naive.json()["feed"]["entry"]}
+    assert days == {"A2019001", "A2019032"}  # January too
+    src = bm(products=["VNP46A3"], endpoint="cloud", cmr_url=cloud.server.cmr_url,
+             cloud_url=cloud.server.cloud_url)  # fmt: skip
+    m = src.list_month(cloud.session, "2019-02", BM_TILES)
+    assert {g.parts[0].name.split(".")[1] for g in m.granules} == {"A2019032"}
+
+
+def test_the_token_never_reaches_the_signed_url_host(cloud, tmp_path):
+    cloud.fetch(tmp_path)
+    assert (tmp_path / cloud.file).read_bytes() == cloud.real.read_bytes()
+    assert cloud.redirects() == [303] and cloud.statuses() == [200]
+    assert cloud.server.auth_headers == [f"Bearer {EARTHDATA_TOKEN}"]  # at the cloud host
+    assert cloud.server.signed_auth == [None]  # never at the signed address
+
+
+def test_a_download_cut_after_its_signed_url_expired_resumes_with_a_new_one(cloud, tmp_path):
+    """The body is cut; by the next try (after the backoff) the signed URL has expired:
+    S3 answers 403, a new signed URL is asked for and the download resumes with Range."""
+    cloud.server.signed_lifetime = 0.3
+    cloud.add_faults("cut")
+    cloud.fetch(tmp_path, backoff=0.6)
+    assert (tmp_path / cloud.file).read_bytes() == cloud.real.read_bytes()
+    assert cloud.statuses() == [599, 403, 206]  # cut, expired, resumed at a new address
+    assert cloud.redirects() == [303, 303]
+    assert set(cloud.server.signed_auth) == {None}
+
+
+def test_a_missing_granule_at_the_cloud_host_is_one_line(cloud, tmp_path):
+    cloud.real.unlink()
+    with pytest.raises(MissingFileError, match="is in CMR but the cloud host answers 404") as e:
+        cloud.fetch(tmp_path)
+    assert len(str(e.value).splitlines()) == 1
+
+
+def test_an_unaccepted_eula_names_where_to_accept_it(cloud, tmp_path):
+    token = cloud.server.add_user("carol", eula=False)
+    with pytest.raises(LoginError, match="licence \\(EULA\\) .* accept it at http"):
+        cloud.fetch(tmp_path, session=cloud.static_session(token))
+
+
+def test_the_login_is_checked_at_the_start(cloud):
+    """check_login (run before any job) asks the cloud host for one granule without
+    following the redirect: a refused or unapproved token fails there, not in a job."""
+    src = bm(products=["VNP46A3"], endpoint="cloud", cmr_url=cloud.server.cmr_url,
+             cloud_url=cloud.server.cloud_url)  # fmt: skip
+    src.check_login({"EARTHDATA_TOKEN": EARTHDATA_TOKEN})
+    bob = cloud.server.add_user("bob", approved=False)
+    with pytest.raises(LoginError, match="approve the 'LAADS Web' application"):
+        src.check_login({"EARTHDATA_TOKEN": bob})
+    with pytest.raises(LoginError, match="expired at 2020-09-13"):
+        src.check_login({"EARTHDATA_TOKEN": make_token("x", expires=1_600_000_000)})
+    assert cloud.server.signed_auth == []  # the check never fetches a file

@@ -3,8 +3,8 @@
 The workflows are self-contained (not the project's workflow) and shaped like it: a
 checkpoint lists the months (so the step total grows), a download job keeps the
 ``<log>.progress`` file of the job log contract and ends a failure with ``ERROR <message>``
-as the last line of its log, per-month tables go to ``results/stats/eog/<YYYY-MM>.csv`` and
-the table to ``results/zonal_stats.csv``.
+as the last line of its log, per-month tables go to ``results/stats/eog/<YYYY-MM>.csv``,
+the table to ``results/zonal_stats.csv``, and ``results/run.json`` says where they are.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from snakemake_interface_logger_plugins.tests import TestLogHandlerBase
 
 from snakemake_logger_plugin_sezlights import LogHandler, LogHandlerSettings
 from snakemake_logger_plugin_sezlights.text import clean_exception, final_line
+
+pytestmark = pytest.mark.workflow  # real Snakemake runs of small workflows
 
 SNAKEFILE = r"""
 from pathlib import Path
@@ -56,7 +58,25 @@ def month_tables(wildcards):
 
 rule all:
     default_target: True
-    input: "data/zones.gpkg" if MODE == "missing-input" else [], "results/zonal_stats.csv"
+    input:
+        "data/zones.gpkg" if MODE == "missing-input" else [],
+        "results/zonal_stats.csv",
+        "results/run.json",
+
+
+# the file that says where the results are (the workflow's record_where_results_are)
+rule record:
+    input: month_tables
+    output: "results/run.json"
+    log: "logs/record_where_results_are.log"
+    run:
+        import json
+        months = sorted(Path(p).stem for p in input)
+        text = json.dumps({
+            "table": "results/zonal_stats.csv", "per_month": "results/stats/{source}/{month}.csv",
+            "report": "results/report.html", "sources": ["eog"], "months": months})
+        Path(output[0]).write_text(text)
+        Path(log[0]).write_text(text)
 
 
 rule combine:
@@ -216,12 +236,12 @@ def test_success_shows_progress_downloads_and_where_the_results_are(workdir):
     assert "tile republished: 2019-01/tile_c202001.tgz; recomputing that month" in lines
 
     # the total does not grow silently: "3+" until the checkpoint is done, then said once
-    assert "The step total grows once the months are listed (3+ so far)." in lines
-    assert re.search(r"^\[1/3\+\] Listing the months on the server  \(\d", text, re.M)
-    assert lines.count("The months are listed: 9 steps in total.") == 1
+    assert "The step total grows once the months are listed (4+ so far)." in lines
+    assert re.search(r"^\[1/4\+\] Listing the months on the server  \(\d", text, re.M)
+    assert lines.count("The months are listed: 10 steps in total.") == 1
     steps = re.findall(r"^\[ ?(\d+)/(\d+\+?)\] (.*?)  \(", text, re.M)
-    assert [int(n) for n, _, _ in steps] == list(range(1, 10))
-    assert {t for _, t, _ in steps[1:]} == {"9"}
+    assert [int(n) for n, _, _ in steps] == list(range(1, 11))
+    assert {t for _, t, _ in steps[1:]} == {"10"}
     labels = [label for _, _, label in steps]
     assert "Computing per-zone statistics for eog 2019-02" in labels
     assert "Downloading 2019-03.tgz" in labels
@@ -237,7 +257,7 @@ def test_success_shows_progress_downloads_and_where_the_results_are(workdir):
     finished = next(line for line in lines if "] Downloading 2019-02.tgz" in line)
     assert re.search(r"\(\d+\.\d s, 6\.0 MB at [\d.]+ [kM]?B/s\)$", finished), finished
 
-    assert lines[-4].startswith("done: 9 steps in ")
+    assert lines[-4].startswith("done: 10 steps in ")
     assert lines[-3:] == [
         "table: results/zonal_stats.csv",
         "per-month tables: results/stats/eog/ (3 months, 2019-01 to 2019-03)",
@@ -311,7 +331,7 @@ def test_dry_run_shows_the_job_counts(workdir):
     assert_quiet_snakemake(lines)
     assert "Job stats:" in lines
     assert re.search(r"^list_months\s+1$", text, re.M)
-    assert re.search(r"^total\s+3$", text, re.M)
+    assert re.search(r"^total\s+4$", text, re.M)
     assert any(line.startswith("This was a dry-run (flag -n).") for line in lines)
     assert any(line.startswith("The run involves checkpoint jobs") for line in lines)
     assert "rule list_months" not in text and "[1/" not in text and "table:" not in text
@@ -365,8 +385,8 @@ def test_storage_runs_name_the_storage_uris(workdir):
         assert rc == 0, "\n".join(lines)
         assert lines[-3:] == [
             "table: s3://lights/runs/a/results/zonal_stats.csv",
-            "per-month tables: s3://lights/runs/a/results/stats/eog/"
-            " (3 months, 2019-01 to 2019-03 written by this run)",
+            "per-month tables: s3://lights/runs/a/results/stats/{source}/{month}.csv"
+            " (3 months, 2019-01 to 2019-03)",
             "report: snakemake --report results/report.html",
         ]
         assert not (workdir / "results" / "zonal_stats.csv").exists()
@@ -376,11 +396,7 @@ def test_storage_runs_name_the_storage_uris(workdir):
         server.stop()
     assert rc == 0, "\n".join(again)
     assert "Nothing to be done (all requested files are present and up to date)." in again
-    assert again[-3:] == [
-        "table: s3://lights/runs/a/results/zonal_stats.csv",
-        "per-month tables: s3://lights/runs/a/results/stats/<source>/<YYYY-MM>.csv",
-        "report: snakemake --report results/report.html",
-    ]
+    assert again[-3:] == lines[-3:]
     assert "test-secret-key" not in "\n".join(lines + again)
 
 

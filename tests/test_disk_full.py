@@ -142,7 +142,13 @@ def test_a_download_job_ends_with_one_line(site, dev_full, tmp_path, step_loggin
     snake = SimpleNamespace(log=[str(log)], rule="download_file")
 
     def step():
-        site.src.download(site.session, site.entry, dest, progress_path=f"{log}.progress")
+        from sezlights.download import Progress
+
+        progress = Progress(f"{log}.progress", site.file)
+        try:
+            site.src.download(site.session, site.entry, dest, progress=progress)
+        finally:
+            progress.close()
 
     with pytest.raises(SystemExit) as exc:
         run_step(snake, step)
@@ -236,13 +242,13 @@ def test_a_band_unpacked_to_disk_says_it_needs_the_members_size(small_disk, tmp_
 def mosaic_step(eog_tree, step_logging):
     """``run(out, scratch)``: mosaic_month's step on one synthetic EOG tile; returns the
     log's last line and the mosaic's size in pixels."""
-    from helpers import PIXEL_ARCSEC, SERVER_PATH, make_config
+    from helpers import PIXEL_ARCSEC, SERVER_PATH, local_granules, make_config
 
     from sezlights import sources
     from sezlights.job import run_step
     from sezlights.mosaic import build_mosaic
 
-    src = sources.get("eog", make_config(source={"name": "eog", "pixel_arcsec": PIXEL_ARCSEC}))
+    src = sources.get("eog", make_config(sources=["eog"], eog={"pixel_arcsec": PIXEL_ARCSEC}))
     archive = next((eog_tree / SERVER_PATH / "2019/201901/vcmcfg").glob("*_75N060W_*"))
     west, south, east, north = src.tiles.lattice.window_bounds(src.tiles.window("75N060W"))
     bounds = (west + 1, south + 1, east - 1, north - 1)
@@ -252,7 +258,13 @@ def mosaic_step(eog_tree, step_logging):
         band = {k: out / f"{k}.tif" for k in ("radiance", "coverage")}
         snake = SimpleNamespace(log=[str(log)], rule="mosaic_month", output=[str(band["radiance"])])
         with pytest.raises(SystemExit) as exc:
-            run_step(snake, lambda: build_mosaic([archive], src, bounds, band, True, scratch))
+            granules = {("vcmcfg", "npp"): local_granules([archive], src)[0]}
+            run_step(
+                snake,
+                lambda: build_mosaic(
+                    granules, src, bounds, band, archive.parent, None, True, scratch
+                ),
+            )
         assert exc.value.code == 1
         text = log.read_text()
         assert "Traceback" not in text and "a bug" not in text
@@ -280,20 +292,22 @@ def test_a_mosaic_out_of_space_says_how_much_it_needs(small_disk, tmp_path, mosa
 
 
 @pytest.mark.parametrize("how", ["dev_full", "tmpfs"])
+@pytest.mark.workflow
 def test_a_full_disk_in_a_run_is_one_line(eog_server, tmp_path, request, how):
     work = workflow_dir(
         tmp_path,
         eog_server,
-        source={"name": "eog"},
+        sources=["eog"],
         months={"start": "2019-01", "end": "2019-01"},
     )
     files = work / "resources/files/eog/2019-01"
+    staging = work / "resources/files/eog/.staging/2019-01"  # where a month's files come in
     sizes = {p.name: p.stat().st_size for p in (eog_server.tree / "2019/201901/vcmcfg").iterdir()}
     if how == "dev_full":
         full = request.getfixturevalue("dev_full")
-        files.mkdir(parents=True)
+        staging.mkdir(parents=True)
         name = next(n for n in sizes if "_75N060W_" in n)
-        (files / f"{name}.part").symlink_to(full)
+        (staging / f"{name}.part").symlink_to(full)
     else:  # the tmpfs holds resources/files (Snakemake may prune empty folders below it)
         request.getfixturevalue("small_disk")(files.parents[1])
     p = snakemake(work, check=False)
@@ -302,13 +316,14 @@ def test_a_full_disk_in_a_run_is_one_line(eog_server, tmp_path, request, how):
     assert "Traceback" not in console and "a bug" not in console and "OSError" not in console
     line = last_line(p)
     m = re.match(
-        r"error: out of disk space writing resources/files/eog/2019-01/(\S+)\.part \(", line
+        r"error: out of disk space writing resources/files/eog/\.staging/2019-01/(\S+)\.part \(",
+        line,
     )
     assert m, line
     name = m[1]
     assert f"; this step needs about {disk.human_bytes(sizes[name])}): {REMEDY}" in line
     if how == "tmpfs":
         assert f"({disk.human_bytes(SMALL)} free there;" in line
-    log = work / f"logs/download/eog/2019-01/{name}.log"
+    log = work / "logs/download/eog/2019-01.log"
     assert log.read_text().splitlines()[-1] == "ERROR " + line[len("error: ") :]
-    assert not (files / name).exists()  # nothing that looks complete
+    assert not files.exists()  # nothing that looks complete: the month's folder is not there

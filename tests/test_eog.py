@@ -28,18 +28,23 @@ from helpers import (
     eog_standin,
     make_config,
 )
+from sezlights_standin import eog_tiles
+from sezlights_standin.eog import TOKEN_PATH
 
 from sezlights import archive, report, sources
 from sezlights.auth import PasswordGrantSession
 from sezlights.errors import ConfigError, LoginError, MissingFileError, UserError
 from sezlights.sources import eog
-from sezlights.standin import eog_tiles
-from sezlights.standin.eog import TOKEN_PATH
 
 
 def source(server, download=None, **src):
     base = {"base_url": f"{server.url}/{SERVER_PATH}", "auth": {"token_url": server.token_url}}
-    return sources.get("eog", make_config(source={**base, **src}, download=download or {}))
+    return sources.get("eog", make_config(eog={**base, **src}, download=download or {}))
+
+
+def _sats(m) -> str:
+    """A manifest's satellites, as the table's satellite column would have them."""
+    return "+".join(sorted({x["satellite"] for x in m.series}))
 
 
 def session(server, **env):
@@ -113,7 +118,7 @@ def test_unreachable_token_endpoint(eog_server):
 )
 def test_a_token_url_that_is_no_token_endpoint_says_what_it_answered(eog_server, path, message):
     url = eog_server.auth_origin + path
-    with pytest.raises(LoginError, match="source.auth.token_url") as exc:
+    with pytest.raises(LoginError, match="eog.auth.token_url") as exc:
         source(eog_server, auth={"token_url": url}).session(eog_env())
     assert message in str(exc.value) and len(str(exc.value).splitlines()) == 1
     assert len([p for _, p, _ in eog_server.requests if p == path]) == 1  # not retried
@@ -272,12 +277,12 @@ def test_apaxy_listings_are_read_whatever_their_line_layout(eog_tree, one_line):
     with eog_standin(eog_tree, one_line_rows=one_line, parent_row=True) as srv:
         src = source(srv)
         m = src.list_month(src.session(eog_env()), "2019-02", ["75N060W", "00N060W"])
-    assert [f["tile"] for f in m["files"]] == ["75N060W", "00N060W"]
-    assert m["tiles_not_needed"] == ["00N060E", "00N180W", "75N060E", "75N180W"]
-    f = m["files"][0]
-    real = (eog_tree / SERVER_PATH / "2019/201902/vcmcfg" / f["name"]).stat().st_size
-    assert f["url"].endswith(f["name"]) and f["satellite"] == "npp"
-    assert abs(f["size"] - real) <= 0.05 * real + 1024  # human-readable: "437K"
+    assert [g.tile for g in m.granules] == ["75N060W", "00N060W"]
+    g = m.granules[0]
+    f = g.part("file")
+    real = (eog_tree / SERVER_PATH / "2019/201902/vcmcfg" / f.name).stat().st_size
+    assert f.url.endswith(f.name) and g.satellite == "npp" and g.read == "download"
+    assert abs(f.size - real) <= 0.05 * real + 1024  # human-readable: "437K"
 
 
 # pyalanysis/pyalanysis tests/viirsdnb_utils.py, mines_dir_listing: EOG's Apaxy listing of
@@ -422,7 +427,7 @@ def test_duplicate_stamps_take_the_newest_and_unrelated_files_are_ignored(eog_se
     odd.write_bytes(old.read_bytes())
     src = source(eog_server)
     m = src.list_month(src.session(eog_env()), "2019-01", ["75N060W"])
-    assert m["files"][0]["stamp"] == "201902281530"
+    assert m.granules[0].part("file").stamp == "201902281530"
     assert "listed twice" in caplog.text
 
 
@@ -442,15 +447,15 @@ def test_stamps_of_13_digits_and_the_noaa20_month_are_found(variant_tree):
         slc = source(srv, product="vcmslcfg")
         s = slc.session(eog_env())
         m = slc.list_month(s, "2014-01", ["75N060W"])
-        assert m["files"][0]["stamp"] == "2015006171539" and m["satellite"] == "npp"
+        assert m.granules[0].parts[0].stamp == "2015006171539" and _sats(m) == "npp"
         with pytest.raises(MissingFileError, match="no vcmslcfg tiles are listed"):
             slc.list_month(s, "2013-12", ["75N060W"])
         cfg = source(srv)
         m = cfg.list_month(s, "2022-08", ["75N060W", "00N060E"])
-        assert m["satellite"] == "j01" and m["listing_url"].endswith("/2022/202208/NOAA-20/vcmcfg/")
-        assert all(f["name"].startswith("SVDNB_j01_20220801-20220831_") for f in m["files"])
-        assert cfg.list_month(s, "2022-07", ["75N060W"])["satellite"] == "npp"
-        assert m["files"][0]["stamp"] == "202209231200"  # the real stamp of 2022-08
+        assert _sats(m) == "j01" and m.listing_urls[0].endswith("/2022/202208/NOAA-20/vcmcfg/")
+        assert all(g.parts[0].name.startswith("SVDNB_j01_20220801-20220831_") for g in m.granules)
+        assert _sats(cfg.list_month(s, "2022-07", ["75N060W"])) == "npp"
+        assert m.granules[0].parts[0].stamp == "202209231200"  # the real stamp of 2022-08
 
 
 def test_the_report_provenance_shows_j01_for_the_noaa20_month(variant_tree, tmp_path):
@@ -462,7 +467,7 @@ def test_the_report_provenance_shows_j01_for_the_noaa20_month(variant_tree, tmp_
         paths = []
         for month in ("2022-07", "2022-08", "2022-09"):
             p = tmp_path / f"{month}.json"
-            p.write_text(json.dumps(src.list_month(s, month, ["75N060W", "00N060E"])))
+            src.list_month(s, month, ["75N060W", "00N060E"]).write(p)
             paths.append(p)
     tiles = report.provenance_table(paths)
     by_month = tiles.groupby("month").satellite.agg(lambda v: "/".join(sorted(set(v))))
@@ -471,12 +476,14 @@ def test_the_report_provenance_shows_j01_for_the_noaa20_month(variant_tree, tmp_
     assert aug.file.str.startswith("SVDNB_j01_20220801-20220831_").all()
     assert (aug.creation_stamp == "202209231200").all()
     zsum = tmp_path / "zones_summary.json"
-    zsum.write_text(json.dumps({"zones": 1, "tiles_needed": ["75N060W", "00N060E"]}))
+    zsum.write_text(json.dumps({"zones": 1}))
     shown = pd.DataFrame({"rank": [], "zone_id": [], "why": []})
     months = ["2022-07", "2022-08", "2022-09"]
-    page = report.run_summary_html(zsum, make_config(), months, tiles, shown, manifests=paths)
-    assert "<td>npp, j01</td>" in page or "<td>j01, npp</td>" in page
-    assert "75N060W (j01)" in page and "75N060W (npp)" in page  # the stamps' table says which
+    page = report.run_summary_html(
+        zsum, {}, months, tiles, shown, manifests=paths, tiles_needed={"eog": ["75N060W"]}
+    )
+    assert "<td>Suomi NPP, NOAA-20</td>" in page  # the source's satellites
+    assert "<td>vcmcfg (NOAA-20)</td>" in page and "<td>vcmcfg (Suomi NPP)</td>" in page
 
 
 def test_the_satellite_comes_from_the_file_name_in_either_folder(eog_server):
@@ -491,12 +498,13 @@ def test_the_satellite_comes_from_the_file_name_in_either_folder(eog_server):
     src = source(eog_server)
     s = src.session(eog_env())
     m = src.list_month(s, "2019-01", ["75N060W", "00N060W"])
-    assert m["listing_url"].endswith("/2019/201901/vcmcfg/") and m["satellite"] == "j01"
-    assert [f["satellite"] for f in m["files"]] == ["j01", "j01"]
-    assert all(f["name"].startswith("SVDNB_j01_20190101-20190131_") for f in m["files"])
+    assert m.listing_urls[0].endswith("/2019/201901/vcmcfg/") and _sats(m) == "j01"
+    assert [g.satellite for g in m.granules] == ["j01", "j01"]
+    assert all(g.parts[0].name.startswith("SVDNB_j01_20190101-20190131_") for g in m.granules)
     m = src.list_month(s, "2019-02", ["75N060W"])
-    assert m["listing_url"].endswith("/2019/201902/NOAA-20/vcmcfg/") and m["satellite"] == "npp"
-    assert m["files"][0]["name"].startswith("SVDNB_npp_") and m["files"][0]["satellite"] == "npp"
+    assert m.listing_urls[0].endswith("/2019/201902/NOAA-20/vcmcfg/") and _sats(m) == "npp"
+    g = m.granules[0]
+    assert g.parts[0].name.startswith("SVDNB_npp_") and g.satellite == "npp"
 
 
 def test_a_13_digit_stamp_is_the_date_with_a_stray_zero():
@@ -521,7 +529,7 @@ def test_odd_stamps_are_never_an_error_and_still_order(odd):
 def test_vcmslcfg_before_2014_is_a_config_error():
     from sezlights import config
 
-    cfg = make_config(source={"product": "vcmslcfg"}, months={"start": "2013-06", "end": "2014-02"})
+    cfg = make_config(eog={"product": "vcmslcfg"}, months={"start": "2013-06", "end": "2014-02"})
     with pytest.raises(
         ConfigError, match="2013-06 is before 2014-01, the first month of EOG product vcmslcfg"
     ):
@@ -582,17 +590,16 @@ def test_a_download_cut_after_its_token_expired_resumes_with_a_new_token(
         m = src.list_month(s, "2019-01", ["75N060W"])
         srv.stall_seconds = 2.0
         srv.add_faults("75N060W", "stall")  # half the body, then 2 s of silence
-        entry = m["files"][0]
-        cfg = make_config(download={"timeout": 1})
-        src = sources.get("eog", dict(cfg, source=src.config["source"]))
-        dest = src.download(s, entry, tmp_path / entry["name"])
-        real = eog_tree / SERVER_PATH / "2019/201901/vcmcfg" / entry["name"]
+        entry = m.granules[0].parts[0]
+        src = source(srv, download={"timeout": 1})
+        dest = src.download(s, entry, tmp_path / entry.name)
+        real = eog_tree / SERVER_PATH / "2019/201901/vcmcfg" / entry.name
         assert dest.read_bytes() == real.read_bytes()
-        gets = [st for _, p, st in srv.requests if p.endswith(entry["name"])]
+        gets = [st for _, p, st in srv.requests if p.endswith(entry.name)]
         # the cut try (599), then the resume: after the 1.5 s token expired, renewed first
         assert gets[0] == 599 and gets[-1] == 206 and 302 not in gets
         assert srv.grants[-1] == ("refresh_token" if refresh_tokens else "password")
-        cut, resumed = [(t, tok) for t, _, p, tok in srv.bearer_log if p.endswith(entry["name"])]
+        cut, resumed = [(t, tok) for t, _, p, tok in srv.bearer_log if p.endswith(entry.name)]
         assert srv.issued_at(resumed[1]).at > cut[0]  # a token issued after the cut
 
 

@@ -11,10 +11,10 @@ import time
 
 import pytest
 from helpers import SOURCES, make_site
+from sezlights_standin.httpserver import BROKEN, OTHER_HOST, StandinServer
 
 from sezlights.errors import LoginError, MissingFileError, UserError
 from sezlights.http import make_session
-from sezlights.standin.httpserver import BROKEN, OTHER_HOST, StandinServer
 
 
 @pytest.fixture(params=SOURCES)
@@ -23,7 +23,7 @@ def site(request):
 
 
 def test_connection_reset_mid_body_resumes(site, tmp_path):
-    site.server.add_faults(site.file, "reset", "reset")
+    site.add_faults("reset", "reset")
     site.fetch(tmp_path)
     assert (tmp_path / site.file).read_bytes() == site.real.read_bytes()
     # (a reset may discard what was in flight, so the third try may start over)
@@ -33,7 +33,7 @@ def test_connection_reset_mid_body_resumes(site, tmp_path):
 
 
 def test_short_body_is_completed_not_accepted(site, tmp_path):
-    site.server.add_faults(site.file, "cut")
+    site.add_faults("cut")
     site.fetch(tmp_path)
     assert (tmp_path / site.file).read_bytes() == site.real.read_bytes()
     # the body stopped half way: the second request asked only for the rest (206)
@@ -42,7 +42,7 @@ def test_short_body_is_completed_not_accepted(site, tmp_path):
 
 def test_stalled_server_times_out_and_resumes(site, tmp_path):
     site.server.stall_seconds = 5
-    site.server.add_faults(site.file, "stall")
+    site.add_faults("stall")
     start = time.monotonic()
     site.fetch(tmp_path, timeout=(2, 1))
     took = time.monotonic() - start
@@ -59,7 +59,7 @@ def test_a_stalled_token_endpoint_during_a_download_times_out_and_the_file_arriv
     and the file arrives long before the stall would have ended."""
     site = make_site(request, "eog", timeout=1)
     site.server.stall_seconds = 12
-    site.server.add_faults(site.file, "401")
+    site.add_faults("401")
     site.server.token_faults("hang")
     start = time.monotonic()
     site.fetch(tmp_path)
@@ -70,10 +70,12 @@ def test_a_stalled_token_endpoint_during_a_download_times_out_and_the_file_arriv
     assert took < 6, f"the renewal waited {took:.1f} s for a stalled token endpoint"
 
 
-def test_redirect_to_another_host_drops_the_token(site, tmp_path):
+@pytest.mark.parametrize("which", ["eog", "blackmarble"])  # the cloud's own: test_blackmarble
+def test_redirect_to_another_host_drops_the_token(request, which, tmp_path):
+    site = make_site(request, which)
     with StandinServer(site.server.root) as mirror:  # a plain file server, no login
         site.server.redirect_base = f"http://{OTHER_HOST}:{mirror.port}"
-        site.server.add_faults(site.file, "redirect")
+        site.add_faults("redirect")
         site.fetch(tmp_path)
         assert mirror.auth_headers == [None], "the bearer token followed the redirect"
         assert [s for _, p, s in mirror.requests if p.endswith(site.file)] == [200]
@@ -82,16 +84,18 @@ def test_redirect_to_another_host_drops_the_token(site, tmp_path):
     assert (tmp_path / site.file).read_bytes() == site.real.read_bytes()
 
 
-def test_listing_errors_name_the_url_not_the_token(site):
+@pytest.mark.parametrize("which", ["eog", "blackmarble"])  # CMR's: test_blackmarble.py
+def test_listing_errors_name_the_url_not_the_token(request, which):
+    site = make_site(request, which)
     token = site.token
     make_session(site.session, retries=0)  # fail at once (the default retries take 30 s)
     site.server.stop()  # nothing listens on its port any more
     with pytest.raises(UserError) as exc:
-        site.src.list_month(site.session, "2019-02", [site.entry["tile"]])
+        site.src.list_month(site.session, "2019-02", [site.tile])
     text = str(exc.value)
     url = site.server.url
     assert text.startswith(f"could not list {url}/") and "(connection refused)" in text
-    key = "source.base_url" if site.name == "eog" else "blackmarble.base_url"
+    key = "eog.base_url" if site.name == "eog" else "blackmarble.ladsweb_url"
     assert f"check {key} and the network" in text
     assert token not in text
 
@@ -108,7 +112,7 @@ def test_a_listing_with_a_refused_token_is_a_login_error_not_a_missing_month(bm)
     """LAADS answers any request with a wrong token by its Earthdata login redirect."""
     session = bm.static_session("expired-or-wrong-token")
     with pytest.raises(LoginError, match="LAADS refused EARTHDATA_TOKEN") as exc:
-        bm.src.list_month(session, "2019-01", [bm.entry["tile"]])
+        bm.src.list_month(session, "2019-01", [bm.tile])
     assert "not published" not in str(exc.value) and "expired-or-wrong-token" not in str(exc.value)
     assert [s for _, p, s in bm.server.requests if p.endswith("/001.csv")] == [302]
 
@@ -116,10 +120,10 @@ def test_a_listing_with_a_refused_token_is_a_login_error_not_a_missing_month(bm)
 def test_an_unpublished_month_names_its_url_and_absent_tiles_are_a_warning(bm, caplog):
     url = f"{bm.server.url}/archive/allData/5200/VNP46A3/2019/121/"
     with pytest.raises(MissingFileError, match=f"2019-05: VNP46A3 .* is not published at {url}"):
-        bm.src.list_month(bm.session, "2019-05", [bm.entry["tile"]])
+        bm.src.list_month(bm.session, "2019-05", [bm.tile])
     # h28v07 (Thailand to Vietnam) is left out of the test tree: a tile a month's listing
     # lacks is recorded and its pixels count as not observed
-    m = bm.src.list_month(bm.session, "2019-01", [bm.entry["tile"], "h28v07"])
-    assert [f["tile"] for f in m["files"]] == [bm.entry["tile"]]
-    assert m["tiles_absent"] == ["h28v07"]
-    assert "tile(s) h28v07 are not published" in caplog.text
+    m = bm.src.list_month(bm.session, "2019-01", [bm.tile, "h28v07"])
+    assert [g.tile for g in m.granules] == [bm.tile]
+    assert [a["tile"] for a in m.absent] == ["h28v07"]
+    assert "tile(s) h28v07 (VNP46A3) are not published" in caplog.text

@@ -69,10 +69,12 @@ def test_sigkill_during_download(eog_server, tmp_path, reference):
     eog_server.add_faults("20190201-20190228_75N060W", "stall")
     work = workflow_dir(tmp_path, eog_server, mosaic={"keep": True})
     proc = snakemake(work, wait=False)
-    part = work / "resources/files/eog/2019-02"
-    kill_when(proc, lambda: any(p.name.endswith(".part") for p in part.glob("*")))
-    # the half-downloaded archive is only a .part: nothing looks complete
-    assert not list(part.glob("*75N060W*.tgz"))
+    staging = work / "resources/files/eog/.staging/2019-02"
+    kill_when(proc, lambda: any(p.name.endswith(".part") for p in staging.glob("*")))
+    # the half-downloaded archive is only a .part where files come in, and the month's
+    # folder is not there: nothing looks complete
+    assert not list(staging.glob("*75N060W*.tgz"))
+    assert not (work / "resources/files/eog/2019-02").exists()
     resume_and_compare(work, reference)
 
 
@@ -132,13 +134,13 @@ def test_awkward_zones_run_to_the_end(eog_server, tmp_path):
     "change, message",
     [
         (lambda c: c.update(colour="red"), "Additional properties are not allowed ('colour'"),
-        (lambda c: c["source"].update(product="vcm"), "'vcm' is not one of ['vcmcfg', 'vcmslcfg']"),
+        (lambda c: c["eog"].update(product="vcm"), "'vcm' is not one of ['vcmcfg', 'vcmslcfg']"),
         (lambda c: c["download"].update(attempts="many"), "'many' is not of type 'integer'"),
         (lambda c: c["months"].update(end="2019-1"), "does not match"),
         (lambda c: c["months"].update(start=[2019, 1]), "[2019, 1] is not of type"),
         (lambda c: c["stats"].update(weighting="area"),
          "'area' is not one of ['coverage', 'all_touched']"),
-        (lambda c: c["source"].update(name="viirs"), "is not valid under any of the given schemas"),
+        (lambda c: c.update(sources=["viirs"]), "is not valid under any of the given schemas"),
     ],
 )  # fmt: skip
 def test_bad_config_names_the_key(eog_server, tmp_path, change, message):
@@ -151,16 +153,33 @@ def test_bad_config_names_the_key(eog_server, tmp_path, change, message):
     assert not (work / "results").exists()
 
 
-def test_retired_config_keys_are_accepted_with_a_warning(eog_server, tmp_path):
+def test_configs_of_earlier_versions_are_upgraded_with_a_warning(eog_server, tmp_path):
+    """The single `source:` block of earlier versions (EOG's settings, the source names,
+    refresh_listings) and the retired client keys: read as the new keys, each said."""
     work = workflow_dir(tmp_path, eog_server)
-    edit_config(
-        work,
-        lambda c: c["source"]["auth"].update(client_id="eogdata_oidc", client_secret="2677ad81"),
-    )
-    edit_config(work, lambda c: c["months"].update(start="2019-01", end="2019-01"))
+
+    def old_shape(c):
+        eog = c.pop("eog")
+        c.pop("sources", None)
+        c.pop("listings", None)
+        c["source"] = {
+            "name": "eog",
+            "base_url": eog["base_url"],
+            "pixel_arcsec": eog["pixel_arcsec"],
+            "auth": {**eog["auth"], "client_id": "eogdata_oidc", "client_secret": "2677ad81"},
+            "refresh_listings": False,
+        }
+        c["months"] = {"start": "2019-01", "end": "2019-01"}
+
+    edit_config(work, old_shape)
     p = snakemake(work, "results/zonal_stats.csv")
-    assert "source.auth.client_id is no longer used" in p.stdout + p.stderr
-    assert "set EOG_CLIENT_ID in the environment instead" in p.stdout + p.stderr
+    out = p.stdout + p.stderr
+    assert "source.auth.client_id is no longer used" in out
+    assert "set EOG_CLIENT_ID in the environment instead" in out
+    assert "config key source.base_url is now eog.base_url" in out
+    assert "config key source.name is now sources" in out
+    assert "config key source.refresh_listings is now listings.refresh" in out
+    assert "2677ad81" not in out
 
 
 def test_a_token_given_directly_never_reaches_a_file(eog_server, tmp_path):

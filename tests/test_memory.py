@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import geopandas as gpd
 import numpy as np
 import pytest
-from helpers import PIXEL_ARCSEC, REPO, SERVER_PATH, eog_globe, make_config
+from helpers import PIXEL_ARCSEC, REPO, SERVER_PATH, eog_globe, local_granules, make_config
 from shapely.geometry import box
 
 from sezlights import sources
@@ -45,7 +45,7 @@ def block_means(rad, cvg, window, k, min_cloud_free=1):
 
 
 def test_a_map_wider_than_the_limit_is_read_as_block_means(eog_tree, tmp_path):
-    src = sources.get("eog", make_config(source={"name": "eog", "pixel_arcsec": PIXEL_ARCSEC}))
+    src = sources.get("eog", make_config(sources=["eog"], eog={"pixel_arcsec": PIXEL_ARCSEC}))
     files = sorted((eog_tree / SERVER_PATH / "2019/201901/vcmcfg").glob("*.tgz"))
     zones = gpd.GeoDataFrame(
         {"zone_id": ["large", "on four tiles", "small"]},
@@ -53,7 +53,8 @@ def test_a_map_wider_than_the_limit_is_read_as_block_means(eog_tree, tmp_path):
         crs=4326,
     )
     max_pixels = 25
-    crops = read_crops(zones, files, src, tmp_path / "scratch", max_pixels=max_pixels)
+    granules, folder = local_granules(files, src)
+    crops = read_crops(zones, granules, src, folder, None, tmp_path / "scratch", max_pixels)
     rad, cvg, lattice = eog_globe(MONTH)
     ks = []
     for geom, (arr, bounds) in zip(zones.geometry, crops, strict=True):
@@ -100,7 +101,7 @@ def increasing(values) -> bool:
 
 def test_declared_memory_grows_with_the_inputs(tmp_path):
     fn = resource_functions()
-    w = SimpleNamespace(source="eog")
+    w = SimpleNamespace(source="eog", grid="eog")
 
     # the pixel index: from the zones summary (before the index exists)
     def index(largest, zones=10):

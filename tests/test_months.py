@@ -42,9 +42,41 @@ def test_each_source_checks_its_first_month(sources, start, first):
 
     from sezlights import config
 
-    cfg = make_config(source={"name": sources}, months={"start": start, "end": "2012-06"})
+    cfg = make_config(
+        sources=[sources],
+        months={"start": start, "end": "2012-06"},
+        blackmarble={"products": ["VNP46A3"]},
+    )
     with pytest.raises(ConfigError, match=f"before {first}"):
         config.months(cfg)
+
+
+def _bm_months(products, start, end):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from helpers import make_config
+
+    from sezlights import config
+
+    cfg = make_config(
+        sources=["blackmarble"],
+        months={"start": start, "end": end},
+        blackmarble={"products": products},
+    )
+    return config.months(cfg)
+
+
+def test_suomi_npp_after_its_last_month_is_an_error_that_names_noaa20():
+    with pytest.raises(ConfigError, match=r"after 2026-10.*add VJ146A3 \(NOAA-20"):
+        _bm_months(["VNP46A3"], "2026-06", "2026-12")
+    with pytest.raises(
+        ConfigError, match="before 2018-01, the first month of Black Marble VJ146A3"
+    ):
+        _bm_months(["VJ146A3"], "2017-06", "2018-03")
+    # both products: each read over the months it exists, so the whole range is covered
+    assert len(_bm_months(["VNP46A3", "VJ146A3"], "2017-06", "2026-12")) == 115
 
 
 def test_month_bounds_leap_year():

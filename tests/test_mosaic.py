@@ -34,7 +34,19 @@ def archives(eog_tree):
 
 
 def eog(pixel_arcsec=PIXEL_ARCSEC):
-    return sources.get("eog", make_config(source={"name": "eog", "pixel_arcsec": pixel_arcsec}))
+    return sources.get("eog", make_config(sources=["eog"], eog={"pixel_arcsec": pixel_arcsec}))
+
+
+def manifest_of(files, path):
+    """The month's manifest naming ``files`` (in their folder)."""
+    from helpers import local_granules
+
+    from sezlights.manifest import Manifest
+
+    granules, _ = local_granules(files, eog())
+    m = Manifest("eog", MONTH, granules, series=[{"product": "vcmcfg", "satellite": "npp"}])
+    m.write(path)
+    return path
 
 
 def test_the_kept_mosaic_is_a_cloud_optimized_geotiff(archives, tmp_path, step_logging):
@@ -49,15 +61,21 @@ def test_the_kept_mosaic_is_a_cloud_optimized_geotiff(archives, tmp_path, step_l
     out = tmp_path / "resources/mosaic/eog" / MONTH
     job = SimpleNamespace(
         input=SimpleNamespace(
-            files=[str(archives["75N180W"]), str(archives["75N060W"])],
+            files=[str(archives["75N180W"].parent)],
+            manifest=str(
+                manifest_of([archives["75N180W"], archives["75N060W"]], tmp_path / "m.json")
+            ),
             zones=str(tmp_path / "resources/zones.gpkg"),
         ),
         output=SimpleNamespace(
             radiance=str(out / "radiance.tif"), coverage=str(out / "coverage.tif")
         ),
-        params=SimpleNamespace(scratch=str(tmp_path / "scratch")),
+        params=SimpleNamespace(
+            scratch=str(tmp_path / "scratch"),
+            source={"name": "eog", "settings": {"pixel_arcsec": PIXEL_ARCSEC}},
+        ),
         wildcards=SimpleNamespace(source="eog", month=MONTH),
-        config=make_config(source={"name": "eog", "pixel_arcsec": PIXEL_ARCSEC}),
+        config=make_config(sources=["eog"], eog={"pixel_arcsec": PIXEL_ARCSEC}),
         log=[str(tmp_path / "mosaic.log")],
         rule="mosaic_month",
     )
@@ -75,16 +93,24 @@ def test_the_kept_mosaic_is_a_cloud_optimized_geotiff(archives, tmp_path, step_l
     assert not list((tmp_path / "scratch").glob(".mosaic-*"))  # its temporary files are gone
 
 
+def series_of(files):
+    from helpers import local_granules
+
+    return {("vcmcfg", "npp"): local_granules(files, eog())[0]}
+
+
 def test_a_file_on_another_grid_is_refused(archives, tmp_path):
     bounds = (100.0, -2.0, 102.0, -1.0)  # in tile 00N060E
     out = {"radiance": tmp_path / "r.tif", "coverage": tmp_path / "c.tif"}
     # the archives are on the 600" lattice; the config says 300"
     with pytest.raises(UserError, match='is not on the configured 300" lattice'):
-        build_mosaic([archives["00N060E"]], eog(300), bounds, out, scratch=tmp_path / "s")
+        build_mosaic(series_of([archives["00N060E"]]), eog(300), bounds, out,
+                     files=archives["00N060E"].parent, scratch=tmp_path / "s")  # fmt: skip
     # a tile put where another belongs (its name says 00N060W)
     moved = tmp_path / archives["00N060E"].name.replace("00N060E", "00N060W")
     shutil.copy(archives["00N060E"], moved)
     with pytest.raises(UserError, match="not those of tile"):
-        build_mosaic([moved], eog(), (-50.0, -2.0, -48.0, -1.0), out, scratch=tmp_path / "s")
+        build_mosaic(series_of([moved]), eog(), (-50.0, -2.0, -48.0, -1.0), out,
+                     files=tmp_path, scratch=tmp_path / "s")  # fmt: skip
     assert not any(p.exists() for p in out.values())
     assert not list((tmp_path / "s").glob(".mosaic-*"))

@@ -38,6 +38,7 @@ def stats(zone_ids, months=MONTHS, sources=("eog", "blackmarble"), seed=0):
                         "month": month,
                         "source": source,
                         "satellite": "npp",
+                        "product": "VNP46A3" if source == "blackmarble" else "vcmcfg",
                         "area_km2": 12.5,
                         "pixels": 60.0,
                         "pixels_observed": 60.0 * share,
@@ -93,13 +94,13 @@ def test_overview_counts_poorly_observed_by_quality_only():
     t = stats(["a", "b"], sources=("eog",))
     t.loc[t.month == "2019-02", "cf_cvg_mean"] = 0.1  # few observations but "ok"
     fig = plots.overview(t)
-    line, area = fig.axes[2].get_lines()  # solid: the quality rule; dashed: the area
+    line, area = fig.axes[2].get_lines()  # solid: the quality rule; dotted: the area
     share = dict(zip(MONTHS, line.get_ydata(), strict=True))
     assert share["2019-02"] == 0  # quality ok
     assert share["2019-06"] == 100  # partly_observed (share 0.3)
     assert share["2019-08"] == 100  # no_cloud_free
     unobserved = dict(zip(MONTHS, area.get_ydata(), strict=True))
-    assert area.get_linestyle() == "--"
+    assert area.get_linestyle() == ":"
     assert unobserved["2019-02"] == 0
     assert unobserved["2019-06"] == pytest.approx(70)  # 1 - Σ pixels_observed / Σ pixels
     assert unobserved["2019-08"] == pytest.approx(100)
@@ -210,17 +211,18 @@ def test_source_scatter_compares_months_observed_by_both(tmp_path):
     t = stats([f"z{i}" for i in range(6)])
     png = plots.source_scatter(t, tmp_path / "scatter.png")
     looks_drawn(png)
-    pairs = plots.source_pairs(t)
+    pairs = plots.series_pairs(t, "eog", "blackmarble")
     # months 0, 5, 10 (share 0.3) and 7 (nothing observed) are left out, and month 4
     # (no Black Marble row)
     assert sorted(pairs.month.unique()) == [MONTHS[i] for i in (1, 2, 3, 6, 8, 9, 11)]
     assert len(pairs) == 6 * 7
-    r = np.corrcoef(np.log10(pairs.eog), np.log10(pairs.blackmarble))[0, 1]
-    rho = np.corrcoef(pairs.eog.rank(), pairs.blackmarble.rank())[0, 1]
+    r = np.corrcoef(np.log10(pairs.x), np.log10(pairs.y))[0, 1]
+    rho = np.corrcoef(pairs.x.rank(), pairs.y.rank())[0, 1]
+    ratio = np.median(pairs.y / pairs.x)
     assert png_title(png) == (
         f"EOG vs Black Marble mean radiance\n"
         f"Spearman ρ = {rho:.3f} over all 42 zone-months observed by both\n"
-        f"n = 42 zone-months, Pearson r of log10(mean) = {r:.3f} (both means > 0)"
+        f"n = 42 with both means > 0: median ratio {ratio:.3g}, Pearson r of log10 = {r:.3f}"
     )
 
 
@@ -245,10 +247,11 @@ def test_source_scatter_keeps_dark_zone_months_in_the_rank_correlation(tmp_path)
     lit = wide[(wide.eog > 0) & (wide.blackmarble > 0)]
     r = np.corrcoef(np.log10(lit.eog), np.log10(lit.blackmarble))[0, 1]
     assert len(lit) == 28
+    ratio = np.median(lit.blackmarble / lit.eog)
     assert png_title(png) == (
         f"EOG vs Black Marble mean radiance\n"
         f"Spearman ρ = {rho:.3f} over all 42 zone-months observed by both\n"
-        f"n = 28 zone-months, Pearson r of log10(mean) = {r:.3f} (both means > 0)"
+        f"n = 28 with both means > 0: median ratio {ratio:.3g}, Pearson r of log10 = {r:.3f}"
     )
     # every zone-month dark in Black Marble: ranks still compare, nothing to draw
     t.loc[(t.source == "blackmarble") & t["mean"].notna(), "mean"] = 0.0
@@ -264,13 +267,13 @@ def test_source_scatter_says_why_it_cannot_compare(tmp_path, case):
     t = stats(["a"])
     if case == "one source":
         t = t[t.source == "eog"]
-        why = "needs both EOG and Black Marble"
+        why, title = "needs two sources;\nthis run has EOG", "Sources compared"
     else:
         t = t[t.month.isin(MONTHS[:3])]  # months 1 and 2 only are observed by both
-        why = "only 2 zone-month(s) observed by both sources"
+        why, title = "only 2 zone-month(s) observed by both", "EOG vs Black Marble mean radiance"
     png = plots.source_scatter(t, tmp_path / "scatter.png")
     img = mpimg.imread(png)
     assert img.shape[0] > 150 and img[..., :3].std() > 0.02
-    assert png_title(png) == "EOG vs Black Marble mean radiance"
+    assert png_title(png) == title
     with Image.open(png) as im:
         assert why in im.text["Description"]  # the text drawn in the figure

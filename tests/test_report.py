@@ -28,9 +28,9 @@ import pandas as pd
 import pytest
 from helpers import EARTHDATA_TOKEN, REPO, eog_standin, read_table, snakemake, workflow_dir
 from PIL import Image
+from sezlights_standin.earthdata import EarthdataServer
 
-from sezlights import labels, plots, table
-from sezlights.standin.laads import LAADSServer
+from sezlights import labels, plots, series, table
 
 workflow = pytest.mark.workflow  # the tests that run Snakemake
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -77,9 +77,12 @@ def demo(eog_tree, laads_tree, tmp_path_factory):
     shutil.copytree(laads_tree, root / "laads")
     with (
         eog_standin(root / "eog") as eog_server,
-        LAADSServer(root / "laads", token=EARTHDATA_TOKEN) as laads_server,
+        EarthdataServer(root / "laads") as laads_server,
     ):
-        work = workflow_dir(root, eog_server, laads_server, source={"name": list(BOTH)})
+        laads_server.users[EARTHDATA_TOKEN] = {
+            "uid": "alice", "approved": True, "eula": True, "exp": None
+        }  # fmt: skip
+        work = workflow_dir(root, eog_server, laads_server, sources=list(BOTH))
         snakemake(work)
         html = build_report(work)
         yield SimpleNamespace(
@@ -230,10 +233,11 @@ def test_demo_run_draws_every_report_figure_with_both_sources(demo):
         names = {p.name for p in (demo.results / folder).glob("*.png")}
         assert names == stems, folder
     figures = sorted(demo.results.rglob("*.png"))
-    assert len(figures) == 3 * 6 + 2  # + overview and the sources' scatter
+    assert len(figures) == 3 * 6 + 3  # + overview, the sources' and the satellites' scatter
     for png in figures:
         assert_picture(png, png)
     assert (demo.results / "sources_scatter.png").exists()
+    assert (demo.results / "satellites.png").exists()
 
 
 @workflow
@@ -248,7 +252,8 @@ def test_report_home_has_the_four_categories_and_every_item_loads(demo, browser)
         assert set(categories["4. Statistics"]) == {
             "All zones",
             "Time series",
-            "EOG and Black Marble",
+            "Sources compared",
+            "Satellites compared",  # NOAA-20 against Suomi NPP
             "Table",  # the full table, browsable; the per-month CSVs are results files
         }
         assert "System Message" not in page.locator("body").inner_text()  # the rst is valid
@@ -271,6 +276,7 @@ def test_report_home_has_the_four_categories_and_every_item_loads(demo, browser)
             "plot_zone_timeseries",
             "map_zones_latest_month",
             "compare_sources",
+            "compare_satellites",
         }
         widths = page.evaluate(
             """async () => Promise.all(Object.values(results)
@@ -279,7 +285,7 @@ def test_report_home_has_the_four_categories_and_every_item_loads(demo, browser)
                     i.onload = () => ok(i.naturalWidth); i.onerror = () => ok(0);
                     i.src = r.data_uri; })))"""
         )
-        assert len(widths) == 3 * 6 + 2 and min(widths) > 300, widths
+        assert len(widths) == 3 * 6 + 3 and min(widths) > 300, widths
 
 
 @workflow
@@ -293,7 +299,7 @@ def test_zone_time_series_shows_both_sources_on_one_chart(demo, browser):
         assert png_title(png) == zone
         img = assert_picture(png, zone)
         for source in BOTH:
-            assert colour_pixels(img, plots.COLOURS[source]) > 20, (zone, source)
+            assert colour_pixels(img, series.source_colour(source)) > 20, (zone, source)
 
     zone = "IR-CHABAHAR-FZ" if "IR-CHABAHAR-FZ" in zones else zones[0]
     with opened(browser, demo.html) as page:
@@ -318,10 +324,13 @@ def test_eog_vs_black_marble_scatter_is_there_with_its_correlation(demo, browser
     png = demo.results / "sources_scatter.png"
     assert_picture(png, png)
     title = png_title(png)
-    m = re.search(r"n = (\d+) zone-months, Pearson r of log10\(mean\) = (-?[\d.]+)", title)
+    m = re.search(
+        r"n = (\d+) with both means > 0: median ratio .*, Pearson r of log10 = (-?[\d.]+)", title
+    )
     assert m, title
-    # the same pairs and correlation computed here from the table
-    t = demo.table
+    # the same pairs and correlation computed here from the table (EOG against Black
+    # Marble's Suomi NPP, the satellite both share)
+    t = demo.table[demo.table.satellite == "npp"]
     good = t[
         t.quality.isin(["ok", "partly_observed"]) & (t.observed_share >= 0.5) & (t["mean"] > 0)
     ]
@@ -336,8 +345,8 @@ def test_eog_vs_black_marble_scatter_is_there_with_its_correlation(demo, browser
     assert r > 0.9  # one synthetic world seen by both sources
 
     with opened(browser, demo.html) as page:
-        go_to(page, "4. Statistics", "EOG and Black Marble")
-        assert label_rows(page) == [["all zones", "EOG vs Black Marble"]]
+        go_to(page, "4. Statistics", "Sources compared")
+        assert label_rows(page) == [["all zones", "one source against another"]]
         view(page, "all zones")
         assert shown_image(page) == png.read_bytes()
 
@@ -361,14 +370,14 @@ def test_run_summary_names_the_satellite_and_collection_of_each_source(demo, bro
     per_source = {row[0]: dict(zip(head, row, strict=True)) for row in rows}
     assert list(per_source) == list(BOTH)
     eog, bm = per_source["eog"], per_source["blackmarble"]
-    assert eog["satellites"] == "npp" and eog["product"] == "vcmcfg"
+    assert eog["satellites"] == "Suomi NPP" and eog["product"] == "vcmcfg"
     assert "EOG" in eog["data"] and "v10" in eog["data"]
-    assert bm["satellites"] == "npp" and bm["product"] == "VNP46A3"
-    assert bm["collection"] == "5200"
+    assert bm["satellites"] == "Suomi NPP, NOAA-20" and bm["product"] == "VNP46A3, VJ146A3"
+    assert bm["collection"] == "5200" and bm["endpoint"] == "cloud"
     assert bm["variable"] == "NearNadir_Composite_Snow_Free"
     for source, counts in per_source.items():
         rows_of = demo.table[demo.table.source == source]
-        assert int(counts["zone-months"]) == len(rows_of) == 6 * 3
+        assert int(counts["zone-months"]) == len(rows_of) == 6 * 3 * (2 if source != "eog" else 1)
         assert int(counts["ok"]) == (rows_of.quality == "ok").sum()
 
 
@@ -463,20 +472,20 @@ def test_overview_poorly_observed_share_is_the_quality_column_rule():
     t = stats_table()
     expected = (t.quality != "ok").groupby([t.source, t.month]).mean()
     assert 0 < expected.min() < expected.max() < 1
-    data = plots.overview_data(t).set_index(["source", "month"])
-    assert list(data.index.get_level_values("source").unique()) == list(BOTH)
+    data = plots.overview_data(t).set_index(["series", "month"])
+    assert list(data.index.get_level_values("series").unique()) == list(BOTH)
     assert len(data) == len(expected) == 2 * 4
     pd.testing.assert_series_equal(
         data["poorly_observed_share"], expected.reindex(data.index), check_names=False
     )
     # and that is what the figure draws (in %), one solid line per source; beside each,
-    # dashed, the share of the zones' area not observed
+    # dotted, the share of the zones' area not observed
     fig = plots.overview(t)
     lines = [ln for ln in fig.axes[2].get_lines() if ln.get_linestyle() == "-"]
     assert [ln.get_label() for ln in lines] == ["EOG", "Black Marble"]
     for line, source in zip(lines, BOTH, strict=True):
         np.testing.assert_allclose(line.get_ydata(), expected.loc[source].to_numpy() * 100)
-    area = [ln for ln in fig.axes[2].get_lines() if ln.get_linestyle() == "--"]
+    area = [ln for ln in fig.axes[2].get_lines() if ln.get_linestyle() == ":"]
     by = t.groupby([t.source, t.month])
     unobserved = 1 - by["pixels_observed"].sum() / by["pixels"].sum()
     for line, source in zip(area, BOTH, strict=True):
@@ -490,8 +499,9 @@ def test_overview_poorly_observed_share_is_the_quality_column_rule():
 def test_overview_of_the_demo_uses_the_quality_rule(demo):
     t = demo.table
     assert (t.quality != "ok").any()
-    data = plots.overview_data(t).set_index(["source", "month"])["poorly_observed_share"]
-    expected = (t.quality != "ok").groupby([t.source, t.month]).mean()
+    data = plots.overview_data(t).set_index(["series", "month"])["poorly_observed_share"]
+    key = series.keys(t)  # eog, blackmarble/npp, blackmarble/j01
+    expected = (t.quality != "ok").groupby([key, t.month]).mean()
     pd.testing.assert_series_equal(data, expected.reindex(data.index), check_names=False)
 
 
@@ -585,7 +595,7 @@ def test_zone_ids_keep_their_own_figures_and_labels_end_to_end(eog_server, tmp_p
             title = png_title(out / folder / f"{stem}.png")
             assert title.split("\n")[0] == zone_id, (folder, title)
             if folder == "timeseries":
-                assert colour_pixels(img, plots.COLOURS["eog"]) > 20, zone_id
+                assert colour_pixels(img, series.source_colour("eog")) > 20, zone_id
     assert not (out / "maps/blackmarble").exists()
     assert not (out / "sources_scatter.png").exists()
 
@@ -596,7 +606,7 @@ def test_zone_ids_keep_their_own_figures_and_labels_end_to_end(eog_server, tmp_p
         categories = page.evaluate("() => categories")
         assert sorted(categories) == list(CATEGORIES)
         assert set(categories["3. Maps"]) == {"eog, latest month"}
-        assert "EOG and Black Marble" not in categories["4. Statistics"]
+        assert "Sources compared" not in categories["4. Statistics"]
 
         go_to(page, "4. Statistics", "Time series")
         zone_labels = [r[0] for r in label_rows(page)]

@@ -14,7 +14,9 @@ from sezlights import htmltable, labels, report, table
 from sezlights.errors import UserError
 from sezlights.htmltable import html_table
 from sezlights.labels import file_stem, file_stems
-from sezlights.report import choose_zones, provenance_table, redact, run_summary_html
+from sezlights.manifest import Granule, Manifest, Part
+from sezlights.redact import redact
+from sezlights.report import choose_zones, provenance_table, run_summary_html
 
 # ------------------------------------------------------------------ helpers
 
@@ -221,75 +223,65 @@ def test_a_zone_without_eog_rows_still_counts_as_a_zone():
 # ------------------------------------------------------------------ provenance
 
 
-def write_manifests(tmp_path):
-    eog = {
-        "source": "eog",
-        "month": "2019-02",
-        "product": "vcmcfg",
-        "satellite": "npp",
-        "listing_url": "https://eogdata.mines.edu/nighttime_light/monthly/v10/2019/201902/vcmcfg/",
-        "files": [
-            {
-                "tile": "75N060W",
-                "name": "SVDNB_npp_20190201-20190228_75N060W_vcmcfg_v10_c201903110900.tgz",
-                "url": "https://eogdata.mines.edu/.../75N060W.tgz",
-                "stamp": "201903110900",
-                "size": 1234567890,
-                "satellite": "npp",
-            },
-            {
-                "tile": "00N060W",
-                "name": "SVDNB_npp_20190201-20190228_00N060W_vcmcfg_v10_c201903110900.tgz",
-                "url": "https://eogdata.mines.edu/.../00N060W.tgz",
-                "stamp": "201903110900",
-                "size": None,
-            },
+def write_manifests(tmp_path) -> list:
+    """Two months' manifests as list_month_files writes them: EOG (one file without a
+    listed size) and Black Marble with both products, one tile absent for NOAA-20."""
+    eog = Manifest(
+        "eog",
+        "2019-02",
+        [
+            Granule("75N060W", "vcmcfg", "npp", "download", (Part(
+                "file", "SVDNB_npp_20190201-20190228_75N060W_vcmcfg_v10_c201903110900.tgz",
+                "https://eogdata.mines.edu/.../75N060W.tgz", 1234567890, "201903110900"),)),
+            Granule("00N060W", "vcmcfg", "npp", "download", (Part(
+                "file", "SVDNB_npp_20190201-20190228_00N060W_vcmcfg_v10_c201903110900.tgz",
+                "https://eogdata.mines.edu/.../00N060W.tgz", None, "201903110900"),)),
         ],
-        "tiles_not_needed": ["75N180W"],
-        "tiles_absent": [],
-    }
-    bm = {
-        "source": "blackmarble",
-        "month": "2019-01",
-        "product": "VNP46A3",
-        "collection": "5200",
-        "satellite": "npp",
-        "listing_url": "https://ladsweb.modaps.eosdis.nasa.gov/archive/allData/5200/VNP46A3/2019/001.json",
-        "files": [
-            {
-                "tile": "h18v07",
-                "name": "VNP46A3.A2019001.h18v07.002.2025133151707.h5",
-                "url": "https://ladsweb.modaps.eosdis.nasa.gov/archive/allData/5200/VNP46A3/2019/001/VNP46A3.A2019001.h18v07.002.2025133151707.h5",
-                "stamp": "2025133151707",
-                "size": 9876543,
-                "satellite": "npp",
-            }
+        series=[{"product": "vcmcfg", "satellite": "npp"}],
+        listing_urls=["https://eogdata.mines.edu/nighttime_light/monthly/v10/2019/201902/vcmcfg/"],
+    )  # fmt: skip
+    bm = Manifest(
+        "blackmarble",
+        "2019-01",
+        [
+            Granule("h18v07", "VNP46A3", "npp", "download", (Part(
+                "file", "VNP46A3.A2019001.h18v07.002.2025133151707.h5",
+                "https://data.laadsdaac.earthdatacloud.nasa.gov/prod-lads/VNP46A3/"
+                "VNP46A3.A2019001.h18v07.002.2025133151707.h5?X-Amz-Signature=s3cr3t",
+                9876543, "2025133151707"),)),
+            Granule("h18v07", "VJ146A3", "j01", "download", (Part(
+                "file", "VJ146A3.A2019001.h18v07.002.2025140000000.h5",
+                "https://data.laadsdaac.earthdatacloud.nasa.gov/prod-lads/VJ146A3/"
+                "VJ146A3.A2019001.h18v07.002.2025140000000.h5", None, "2025140000000"),)),
         ],
-        "tiles_not_needed": [],
-        "tiles_absent": ["h19v07"],
-    }
+        series=[
+            {"product": "VNP46A3", "satellite": "npp"},
+            {"product": "VJ146A3", "satellite": "j01"},
+        ],
+        absent=[{"product": "VJ146A3", "satellite": "j01", "tile": "h19v07"}],
+    )  # fmt: skip
     paths = []
     for name, m in (("eog-2019-02.json", eog), ("blackmarble-2019-01.json", bm)):
-        p = tmp_path / name
-        p.write_text(json.dumps(m))
-        paths.append(p)
+        m.write(tmp_path / name)
+        paths.append(tmp_path / name)
     return paths
 
 
 def test_provenance_lists_every_file_of_both_sources(tmp_path):
     tiles = provenance_table(write_manifests(tmp_path))
     assert list(tiles.columns) == report.PROVENANCE_COLUMNS
-    assert tiles[["source", "month", "tile"]].values.tolist() == [
-        ["eog", "2019-02", "00N060W"],
-        ["eog", "2019-02", "75N060W"],
-        ["blackmarble", "2019-01", "h18v07"],
+    assert tiles[["source", "month", "product", "tile"]].values.tolist() == [
+        ["eog", "2019-02", "vcmcfg", "00N060W"],
+        ["eog", "2019-02", "vcmcfg", "75N060W"],
+        ["blackmarble", "2019-01", "VJ146A3", "h18v07"],
+        ["blackmarble", "2019-01", "VNP46A3", "h18v07"],
     ]
-    assert tiles.satellite.tolist() == ["npp"] * 3  # the manifest's, when the file has none
-    assert tiles.creation_stamp.tolist() == ["201903110900", "201903110900", "2025133151707"]
-    assert tiles.bytes_listed.isna().tolist() == [True, False, False]
+    assert tiles.satellite.tolist() == ["npp", "npp", "j01", "npp"]
+    assert tiles.creation_stamp.tolist()[2:] == ["2025140000000", "2025133151707"]
+    assert tiles.bytes_listed.isna().tolist() == [True, False, True, False]
     assert tiles.bytes_listed.iloc[1] == 1234567890
-    assert tiles.file.iloc[2] == "VNP46A3.A2019001.h18v07.002.2025133151707.h5"
-    assert tiles.url.iloc[2].endswith("/2019/001/VNP46A3.A2019001.h18v07.002.2025133151707.h5")
+    assert tiles.read.tolist() == ["download"] * 4
+    assert "s3cr3t" not in tiles.url.iloc[3] and "X-Amz-Signature=(hidden)" in tiles.url.iloc[3]
     assert provenance_table([]).columns.tolist() == report.PROVENANCE_COLUMNS
 
 
@@ -298,24 +290,33 @@ def test_provenance_lists_every_file_of_both_sources(tmp_path):
 CONFIG = {
     "months": {"start": "2019-01", "end": "2019-02"},
     "zones": {"path": "config/zones/demo_zones.geojson", "id_field": "zone_id"},
-    "sources": {
-        "eog": {
-            "product": "vcmcfg",
-            "base_url": "https://eogdata.mines.edu/nighttime_light/monthly/v10",
-            "auth": {
-                "token_url": "https://eogauth.mines.edu/auth/realms/master/protocol/openid-connect/token",
-                "client_id": "eogdata_oidc",
-                "client_secret": "2677ad81-not-for-print",
-                "password": "hunter2",
-            },
-        },
-        "blackmarble": {
-            "collection": "5200",
-            "token": "eyJ-secret-token",
-            "base_url": "https://user:pa55@example.org/archive?apikey=k3y&x=1",
+    "eog": {
+        "product": "vcmcfg",
+        "base_url": "https://eogdata.mines.edu/nighttime_light/monthly/v10",
+        "auth": {
+            "token_url": "https://eogauth.mines.edu/auth/realms/master/protocol/openid-connect/token",
+            "client_id": "eogdata_oidc",
+            "client_secret": "2677ad81-not-for-print",
+            "password": "hunter2",
         },
     },
+    "blackmarble": {
+        "collection": "5200",
+        "token": "eyJ-secret-token",
+        "cmr_url": "https://user:pa55@example.org/search/?apikey=k3y&x=1",
+    },
     "report": {"zones": None, "max_zones": 50},
+}
+DESCRIBED = {
+    "eog": {"source": "eog", "label": "EOG VIIRS DNB monthly composites v10", "product": "vcmcfg"},
+    "blackmarble": {
+        "source": "blackmarble",
+        "label": "NASA Black Marble monthly (VNP46A3, VJ146A3)",
+        "product": "VNP46A3, VJ146A3",
+        "collection": "5200",
+        "endpoint": "cloud",
+        "quality_accepted": [0],
+    },
 }
 
 
@@ -330,7 +331,6 @@ def test_run_summary_has_the_facts_per_source_and_no_secrets(tmp_path):
                 "sha256": "ab" * 32,
                 "zones": 3,
                 "id_field": "zone_id",
-                "tiles_needed": {"eog": ["75N060W", "00N060W"], "blackmarble": ["h18v07"]},
             }
         )
     )
@@ -345,23 +345,25 @@ def test_run_summary_has_the_facts_per_source_and_no_secrets(tmp_path):
     ]
     shown = choose_zones(t, None, 50)
     page = run_summary_html(
-        zsum, CONFIG, ["2019-01", "2019-02"], tiles, shown, table=t, manifests=manifests
-    )
+        zsum, redact(CONFIG), ["2019-01", "2019-02"], tiles, shown, table=t,
+        manifests=manifests, sources=DESCRIBED,
+        tiles_needed={"eog": ["75N060W", "00N060W"], "blackmarble": ["h18v07"]},
+    )  # fmt: skip
     cells = parse(page)
     facts = {row[0]: row[1] for row in cells.tables[0]}
     assert facts["months"] == "2019-01 to 2019-02 (2)"
     assert facts["zones file sha256"] == "ab" * 32
-    assert facts["tiles needed"] == "eog: 75N060W, 00N060W; blackmarble: h18v07"
-    assert facts["files used"] == "3"
+    assert facts["tiles needed"] == "blackmarble: h18v07; eog: 75N060W, 00N060W"
+    assert facts["files used"] == "4"
     assert facts["zones plotted one by one"] == "3 of 3 (all 3 zones)"
 
     head, *rows = cells.tables[1]
     per_source = {r[0]: dict(zip(head, r, strict=True)) for r in rows}
     assert list(per_source) == ["eog", "blackmarble"]
     assert per_source["eog"]["product"] == "vcmcfg"
-    assert per_source["blackmarble"]["product"] == "VNP46A3"
+    assert per_source["blackmarble"]["product"] == "VNP46A3, VJ146A3"
     assert per_source["blackmarble"]["collection"] == "5200"
-    assert per_source["blackmarble"]["satellites"] == "npp"
+    assert per_source["blackmarble"]["satellites"] == "Suomi NPP, NOAA-20"
     assert per_source["blackmarble"]["tiles absent from the server"] == "1"
     assert {k: per_source["eog"][k] for k in report.QUALITIES} == {
         "ok": "4",
@@ -375,12 +377,20 @@ def test_run_summary_has_the_facts_per_source_and_no_secrets(tmp_path):
         "no_cloud_free": "1",
         "outside_coverage": "0",
     }
-    # creation stamps: a month x tile table per source
-    eog_stamps = cells.tables[2]
+    # products and satellites, month by month
+    head, *months = cells.tables[2]
+    by_month = [dict(zip(head, r, strict=True)) for r in months]
+    assert [(r["source"], r["month"]) for r in by_month] == [
+        ("eog", "2019-02"), ("blackmarble", "2019-01")
+    ]  # fmt: skip
+    assert by_month[1]["products (satellites)"] == "VNP46A3 (Suomi NPP), VJ146A3 (NOAA-20)"
+    assert by_month[1]["tiles absent"] == "h19v07 (VJ146A3)"
+    # creation stamps: a month x tile table per source (a tile per product where several)
+    eog_stamps = cells.tables[3]
     assert eog_stamps[0] == ["month", "00N060W", "75N060W"]
     assert eog_stamps[-1] == ["2019-02", "201903110900", "201903110900"]
-    assert cells.tables[3][-1] == ["2019-01", "2025133151707"]
-    assert cells.tables[4][-1] == ["blackmarble", "2019-01", "h19v07"]
+    assert cells.tables[4][0] == ["month", "h18v07 (VJ146A3)", "h18v07 (VNP46A3)"]
+    assert cells.tables[4][-1] == ["2019-01", "2025140000000", "2025133151707"]
 
     for secret in ("2677ad81", "hunter2", "eyJ-secret", "pa55", "k3y"):
         assert secret not in page
@@ -391,39 +401,28 @@ def test_run_summary_has_the_facts_per_source_and_no_secrets(tmp_path):
 
 def test_run_summary_works_without_table_and_manifests(tmp_path):
     zsum = tmp_path / "zones_summary.json"
-    zsum.write_text(
-        json.dumps(
-            {
-                "source": "z.gpkg",
-                "sha256": "0" * 64,
-                "zones": 6,
-                "id_field": "id",
-                "tiles_needed": ["75N060W"],
-            }
-        )
-    )
+    zsum.write_text(json.dumps({"source": "z.gpkg", "sha256": "0" * 64, "zones": 6}))
     tiles = provenance_table(write_manifests(tmp_path))[lambda d: d.source == "eog"]
-    config = {"source": {"product": "vcmslcfg", "auth": {"client_secret": "s"}}}
     shown = pd.DataFrame({"rank": [1, 2], "zone_id": ["a", "b"], "why": "2 brightest of 6 zones"})
-    page = run_summary_html(zsum, config, ["2019-02"], tiles, shown)
+    page = run_summary_html(zsum, {}, ["2019-02"], tiles, shown, sources=DESCRIBED)
     cells = parse(page)
     facts = {row[0]: row[1] for row in cells.tables[0]}
     assert facts["zones plotted one by one"] == "2 of 6 (2 brightest of 6 zones)"
-    head, row = cells.tables[1]
-    assert dict(zip(head, row, strict=True))["product"] == "vcmslcfg"  # older config shape
+    head, *rows = cells.tables[1]
+    assert dict(zip(head, rows[0], strict=True))["product"] == "vcmcfg"
     assert "ok" not in head
 
 
 def test_redact_hides_secret_keys_and_url_passwords():
     out = redact(CONFIG)
-    eog = out["sources"]["eog"]["auth"]
+    eog = out["eog"]["auth"]
     assert eog["client_secret"] == eog["password"] == "(hidden)"
     assert eog["client_id"] == "eogdata_oidc"
     assert eog["token_url"].endswith("/openid-connect/token")
-    bm = out["sources"]["blackmarble"]
+    bm = out["blackmarble"]
     assert bm["token"] == "(hidden)"
-    assert bm["base_url"] == "https://user:(hidden)@example.org/archive?apikey=(hidden)&x=1"
-    assert CONFIG["sources"]["eog"]["auth"]["password"] == "hunter2"  # a copy
+    assert bm["cmr_url"] == "https://user:(hidden)@example.org/search/?apikey=(hidden)&x=1"
+    assert CONFIG["eog"]["auth"]["password"] == "hunter2"  # a copy
 
 
 # ------------------------------------------------------------------ html tables

@@ -57,8 +57,9 @@ def timed(server) -> list[tuple[float, str, int]]:
     return seen
 
 
-def file_requests(seen, name) -> list[tuple[float, int]]:
-    return [(t, s) for t, p, s in seen if p.endswith(name)]
+def file_requests(seen, site) -> list[tuple[float, int]]:
+    """The requests for the file's bytes (on the Earthdata Cloud, at its signed address)."""
+    return [(t, s) for t, p, s in seen if p.endswith(site.file) and site.bytes_path in p]
 
 
 @pytest.fixture(params=SOURCES)
@@ -71,12 +72,12 @@ def test_500_forever_gives_up_within_its_budget_without_a_last_sleep(site, tmp_p
     expected = schedule(seconds, backoff, 20)  # tries at 0, 0.25, 0.75, 1.75 s
     assert len(expected) == 4
     seen = timed(site.server)
-    site.server.add_faults(site.file, *["500"] * 50)
+    site.add_faults(*["500"] * 50)
     start = time.monotonic()
     with caplog.at_level(logging.INFO), pytest.raises(DownloadError) as exc:
         site.fetch(tmp_path, seconds=seconds, tries=20, backoff=backoff)
     failed = time.monotonic()
-    got = file_requests(seen, site.file)
+    got = file_requests(seen, site)
     assert [s for _, s in got] == [500] * len(expected)
     assert failed - start < seconds + 0.5
     assert failed - got[-1][0] < NO_SLEEP, "it slept after the last try"
@@ -102,12 +103,12 @@ def test_500_forever_gives_up_within_its_budget_without_a_last_sleep(site, tmp_p
 
 def test_attempts_bound_the_requests(site, tmp_path):
     seen = timed(site.server)
-    site.server.add_faults(site.file, *["500"] * 50)
+    site.add_faults(*["500"] * 50)
     start = time.monotonic()
     with pytest.raises(DownloadError) as exc:
         site.fetch(tmp_path, seconds=60, tries=3, backoff=0.05)
     failed = time.monotonic()
-    got = file_requests(seen, site.file)
+    got = file_requests(seen, site)
     assert len(got) == 3
     assert failed - got[-1][0] < NO_SLEEP, "it slept after the last try"
     assert failed - start < 1
@@ -122,12 +123,12 @@ def test_the_budget_comes_from_the_config(request, tmp_path):
     for which in SOURCES:
         site = make_site(request, which, retry_budget=3)
         seen = timed(site.server)
-        site.server.add_faults(site.file, *["500"] * 50)
+        site.add_faults(*["500"] * 50)
         start = time.monotonic()
         with pytest.raises(DownloadError) as exc:
             site.src.download(site.session, site.entry, tmp_path / which / site.file)
         failed = time.monotonic()
-        got = file_requests(seen, site.file)
+        got = file_requests(seen, site)
         assert len(got) == len(schedule(3, 1.0, 20)) == 2
         assert 1.0 <= failed - start < 1.5 and failed - got[-1][0] < NO_SLEEP
         assert "(download.retry_budget 3 s, download.attempts 20)" in str(exc.value)
@@ -139,7 +140,7 @@ def test_a_partial_file_is_reported_kept_and_resumed(site, tmp_path):
     seconds, backoff = 1.2, 0.1  # tries at 0, 0.1, 0.3, 0.7 s
     n = len(schedule(seconds, backoff, 20))
     assert n == 4
-    site.server.add_faults(site.file, "cut", *["500"] * (n - 1))
+    site.add_faults("cut", *["500"] * (n - 1))
     with pytest.raises(DownloadError) as exc:
         site.fetch(tmp_path, seconds=seconds, backoff=backoff)
     part = tmp_path / (site.file + ".part")
@@ -175,6 +176,7 @@ def test_a_server_that_is_not_there_is_counted_too(site, tmp_path):
 # ---------------------------------------------------------------- through Snakemake
 
 
+@pytest.mark.workflow
 def test_a_500_storm_fails_one_job_within_its_budget(eog_server, tmp_path):
     """One tile answers 500 forever: the run fails within the 3 s budget of one job (the
     rule's ``retries: 0`` wins over the laptop profile's ``retries: 1``), and the last
@@ -183,7 +185,7 @@ def test_a_500_storm_fails_one_job_within_its_budget(eog_server, tmp_path):
     work = workflow_dir(
         tmp_path,
         eog_server,
-        source={"name": "eog"},
+        sources=["eog"],
         months={"start": "2019-01", "end": "2019-01"},
         download={"retry_budget": 3},
     )

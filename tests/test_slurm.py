@@ -37,9 +37,9 @@ ACCOUNT = os.environ.get("SLURM_UP_ACCOUNT", "sezlights")
 PARTITION = os.environ.get("SLURM_UP_PARTITION", "batch")
 TIMING = REPO / "tests/artifacts/slurm-timing.json"
 # The jobs the demo submits: everything but the localrules (prepare_zones,
-# list_month_files, combine_zone_stats and the report's tables).
+# list_month_files, combine_zone_stats, record_where_results_are and the report's tables).
 EXPECTED_JOBS = {
-    "download_file": 12,  # 4 of the 6 tiles x 3 months
+    "download_month_files": 3,  # one job a month, fetching its 4 tiles (of 6)
     "index_zone_pixels": 1,
     "compute_zone_stats": 3,
     "mosaic_month": 3,  # this test keeps every month's mosaic

@@ -21,14 +21,15 @@ import h5py
 import numpy as np
 import pytest
 import requests
+from helpers import EARTHDATA_TOKEN
+from sezlights_standin import blackmarble_tiles as bmt
+from sezlights_standin import eog_tiles, world
+from sezlights_standin.eog import AUTH_PATH, EOGServer, apache_size
+from sezlights_standin.httpserver import BROKEN, StandinServer
+from sezlights_standin.laads import LAADSServer
 
 from sezlights.sources import blackmarble as bm_source
 from sezlights.sources import eog as eog_source
-from sezlights.standin import blackmarble_tiles as bmt
-from sezlights.standin import eog_tiles, world
-from sezlights.standin.eog import AUTH_PATH, EOGServer, apache_size
-from sezlights.standin.httpserver import BROKEN, StandinServer
-from sezlights.standin.laads import LAADSServer
 
 PREFIX = "/nighttime_light/monthly/v10"
 COARSE = 3600  # 1 degree: small, fast EOG tiles for the server tests
@@ -623,7 +624,7 @@ def test_command_line_server(small_eog_tree, tmp_path):
         [
             sys.executable,
             "-m",
-            "sezlights.standin.eog",
+            "sezlights_standin.eog",
             "--root",
             str(small_eog_tree),
             "--port",
@@ -974,3 +975,76 @@ def test_both_sources_see_the_same_world():
     q = arrays["NearNadir_Composite_Snow_Free_Quality"]
     bm_mean = box_mean(bm, q < 2, arrays["lon"], arrays["lat"])
     assert 0.8 < bm_mean / eog_mean < 1.0
+
+
+# ---------------------------------------------------------------- the Earthdata Cloud
+
+
+@pytest.fixture
+def cloud(earthdata_server):
+    return earthdata_server
+
+
+def test_cmr_pages_with_the_search_after_header_and_counts_hits(cloud):
+    """docs/evidence/blackmarble.md §10: CMR-Hits, CMR-Search-After while results remain,
+    an empty page without the header after the last."""
+    url = cloud.cmr_url + "granules.json"
+    q = {"short_name": "VNP46A3", "version": "2", "page_size": "3",
+         "temporal[]": "2019-01-01T00:00:01Z,2019-01-31T23:59:59Z"}  # fmt: skip
+    names, headers = [], {}
+    for _ in range(10):
+        r = requests.get(url, params=q, headers=headers)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+        assert r.headers["CMR-Hits"] == "8"
+        entries = r.json()["feed"]["entry"]
+        names += [e["producer_granule_id"] for e in entries]
+        if "CMR-Search-After" not in r.headers:
+            break
+        headers = {"CMR-Search-After": r.headers["CMR-Search-After"]}
+    assert len(names) == len(set(names)) == 8  # every granule once, over three pages
+    assert all(n.startswith("VNP46A3.A2019001.") for n in names)
+    assert requests.get(url, params={**q, "page_num": "2"}).status_code == 400
+
+
+def test_the_cloud_host_redirects_to_a_signed_url_that_refuses_a_token(cloud):
+    name = next(cloud.tree.rglob("VNP46A3.A2019001.h21v08.*.h5")).name
+    url = f"{cloud.cloud_url}/VNP46A3/{name}"
+    auth = {"Authorization": f"Bearer {EARTHDATA_TOKEN}"}
+    assert requests.get(url, allow_redirects=False).status_code == 302  # no token: login
+    bad = requests.get(url, headers={"Authorization": "Bearer nope"}, allow_redirects=False)
+    assert bad.status_code == 401
+    r = requests.get(url, headers=auth, allow_redirects=False)
+    assert r.status_code == 303 and "max-age=" in r.headers["Cache-Control"]
+    signed = r.headers["Location"]
+    assert urlsplit(signed).hostname == "localhost"  # another host than 127.0.0.1
+    both = requests.get(signed, headers=auth)
+    assert both.status_code == 400 and b"Only one auth mechanism allowed" in both.content
+    ok = requests.get(signed, headers={"Range": "bytes=0-7"})
+    assert ok.status_code == 206 and ok.content == b"\x89HDF\r\n\x1a\n"
+    assert cloud.signed_auth == [f"Bearer {EARTHDATA_TOKEN}", None]
+    tampered = requests.get(signed.replace("X-Amz-Expires=3600", "X-Amz-Expires=9999"))
+    assert tampered.status_code == 403 and b"SignatureDoesNotMatch" in tampered.content
+
+
+def test_a_signed_url_expires(cloud):
+    cloud.signed_lifetime = 0.2
+    name = next(cloud.tree.rglob("VJ146A3.A2019001.h21v08.*.h5")).name
+    r = requests.get(f"{cloud.cloud_url}/VJ146A3/{name}", allow_redirects=False,
+                     headers={"Authorization": f"Bearer {EARTHDATA_TOKEN}"})  # fmt: skip
+    time.sleep(0.3)
+    late = requests.get(r.headers["Location"])
+    assert late.status_code == 403 and b"Request has expired" in late.content
+
+
+def test_an_unapproved_user_or_an_expired_token_gets_401_and_an_unaccepted_eula_403(cloud):
+    name = next(cloud.tree.rglob("VNP46A3.A2019001.h21v08.*.h5")).name
+    url = f"{cloud.cloud_url}/VNP46A3/{name}"
+    for token in (
+        cloud.add_user("bob", approved=False),
+        cloud.add_user("old", expires=time.time() - 10),
+    ):
+        r = requests.get(url, headers={"Authorization": f"Bearer {token}"}, allow_redirects=False)
+        assert r.status_code == 401
+    eula = cloud.add_user("carol", eula=False)
+    r = requests.get(url, headers={"Authorization": f"Bearer {eula}"}, allow_redirects=False)
+    assert r.status_code == 403 and r.json()["error_description"] == "EULA Acceptance Failure"

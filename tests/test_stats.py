@@ -24,12 +24,20 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
-from helpers import PIXEL, blackmarble_globe, eog_globe, make_config, oracle
+from helpers import (
+    PIXEL,
+    blackmarble_globe,
+    eog_globe,
+    local_granules,
+    make_config,
+    oracle,
+    stats_of,
+)
+from sezlights_standin import blackmarble_tiles, eog_tiles
 from shapely.geometry import Polygon, box
 
 from sezlights import index, sources, tiffrows, zonal
 from sezlights.mosaic import build_mosaic
-from sezlights.standin import blackmarble_tiles, eog_tiles
 from sezlights.zones import load_zones
 
 MONTH = "2019-02"  # an odd month: the synthetic cloudy box over Coega has no observation
@@ -92,13 +100,11 @@ def eog_files(tmp_path_factory):
 
 
 def eog_source(**stats):
-    return sources.get("eog", make_config(source={"name": "eog"}, stats=stats))
+    return sources.get("eog", make_config(sources=["eog"], stats=stats))
 
 
 def run(zones, files, src, weighting="coverage", min_cloud_free=1, scratch=None, threads=1):
-    idx = index.build_index(zones, src.tiles)
-    values = zonal.gather(idx, files, src, scratch, threads=threads)
-    return zonal.reduce(idx, values, MONTH, src.name, "npp", weighting, min_cloud_free)
+    return stats_of(zones, files, src, MONTH, weighting, min_cloud_free, scratch, threads)
 
 
 @pytest.mark.parametrize("weighting", ["coverage", "all_touched"])
@@ -151,7 +157,8 @@ def mosaic(eog_files, zones, tmp_path_factory):
     d = tmp_path_factory.mktemp("mosaic")
     out = {"radiance": d / "radiance.tif", "coverage": d / "coverage.tif"}
     bounds = (-61.0, -35.0, 61.0, 11.0)
-    build_mosaic(eog_files, eog_source(), bounds, out)
+    granules, folder = local_granules(eog_files, eog_source())
+    build_mosaic({("vcmcfg", "npp"): granules}, eog_source(), bounds, out, files=folder)
     rad, cvg, lat = eog_globe(MONTH)
     with rasterio.open(out["radiance"]) as r, rasterio.open(out["coverage"]) as c:
         r0 = round((lat.north - r.transform.f) / PIXEL)
@@ -243,8 +250,9 @@ def test_every_way_of_reading_rows_gives_the_same_numbers(
 def test_files_read_in_threads_equal_one_thread(zones, eog_files):
     src = eog_source()
     idx = index.build_index(zones, src.tiles)
-    one = zonal.gather(idx, eog_files, src)
-    many = zonal.gather(idx, eog_files, src, threads=3)
+    granules, folder = local_granules(eog_files, src)
+    one = zonal.gather(idx, granules, src, folder)
+    many = zonal.gather(idx, granules, src, folder, threads=3)
     for kind in one:
         np.testing.assert_array_equal(one[kind], many[kind])
 
@@ -252,10 +260,11 @@ def test_files_read_in_threads_equal_one_thread(zones, eog_files):
 def test_a_file_on_another_grid_is_refused(zones, eog_files):
     from sezlights.errors import UserError
 
-    src = sources.get("eog", make_config(source={"pixel_arcsec": 300}))
+    src = sources.get("eog", make_config(eog={"pixel_arcsec": 300}))
     idx = index.build_index(zones, src.tiles)
+    granules, folder = local_granules(eog_files[:1], src)
     with pytest.raises(UserError, match='not on the configured 300" lattice'):
-        zonal.gather(idx, eog_files[:1], src)
+        zonal.gather(idx, granules, src, folder)
 
 
 # ---------------------------------------------------------------- Black Marble
@@ -288,7 +297,9 @@ def bm_zones(tmp_path):
 @pytest.mark.parametrize("quality", [(0,), (0, 1, 2)])
 def test_blackmarble_statistics_match_the_oracle(bm_files, tmp_path, quality):
     zones = bm_zones(tmp_path)
-    src = sources.get("blackmarble", make_config(blackmarble={"quality": list(quality)}))
+    src = sources.get(
+        "blackmarble", make_config(blackmarble={"quality": list(quality), "products": ["VNP46A3"]})
+    )
     df = run(zones, bm_files, src).set_index("zone_id")
     rad, num, covered, lat = blackmarble_globe(MONTH, BM_TILES, quality=quality, files=bm_files)
     for zid, geom in zip(zones.zone_id, zones.geometry, strict=True):
@@ -307,11 +318,13 @@ def test_blackmarble_fill_and_rejected_quality_are_unobserved(bm_files):
     v = "NearNadir_Composite_Snow_Free"
     q = a[v + "_Quality"]
     assert (q == 255).any() and (q == 1).any() and (q == 2).any() and (q == 0).any()
+    import h5py
+
     src = sources.get("blackmarble", make_config())
     path = next(p for p in bm_files if ".h21v09." in p.name)
-    bands = src.bands(path, ("radiance",))  # the file stays open while the generator lives
-    band = next(bands)
-    rows = dict(band.rows(np.arange(a[v].shape[0])))
+    with h5py.File(path, "r") as h5:
+        (band,) = src.bands(h5, path.name, ("radiance",))
+        rows = dict(band.rows(np.arange(a[v].shape[0])))
     got = np.stack([rows[r] for r in range(a[v].shape[0])])
     expect = a[v].astype(np.float32)
     expect[(q != 0) | (a[v] == np.float32(-999.9))] = np.nan

@@ -24,16 +24,15 @@ from helpers import (
     full_log,
     kill_when,
     last_line,
-    make_config,
     oracle,
     read_table,
     set_months,
     snakemake,
     workflow_dir,
 )
+from sezlights_standin import eog_tiles
 from shapely.geometry import box
 
-from sezlights.standin import eog_tiles
 from sezlights.table import COLUMNS
 from sezlights.zones import load_zones
 
@@ -68,11 +67,15 @@ def test_demo_end_to_end_reruns_and_extension(eog_server, tmp_path):
     assert len(first) == 4 * 3
     assert not any("00N180W" in f or "00N060E" in f for f in first)
 
-    # a second run does nothing and downloads nothing
+    # a second run the same day does nothing and downloads nothing (listings.refresh: daily)
+    edit_config(work, lambda cfg: cfg.update(listings={"refresh": "daily"}))
+    snakemake(work)  # the new epoch lists each month again: nothing else runs
+    assert eog_server.file_gets() == first
     mtimes = {p: p.stat().st_mtime_ns for p in (work / "results/stats/eog").glob("*.csv")}
     p = snakemake(work)
     assert "Nothing to be done" in p.stdout + p.stderr
     assert eog_server.file_gets() == first
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
 
     # extending months.end computes the new month only
     set_months(work, "2019-01", "2019-04")
@@ -84,13 +87,18 @@ def test_demo_end_to_end_reruns_and_extension(eog_server, tmp_path):
         "2019-01", "2019-02", "2019-03", "2019-04",
     ]  # fmt: skip
 
-    # a republished tile (new creation stamp) recomputes that month only
+    # a republished tile (new creation stamp) recomputes that month only, once the
+    # listings' epoch is new (listings.refresh: always lists at every run)
     d = eog_server.tree / "2019/201902/vcmcfg"
     old = next(d.glob("*75N060W*"))
     old.rename(d / old.name.replace("c201903051200", "c201903221000"))
     mtimes = {p: p.stat().st_mtime_ns for p in (work / "results/stats/eog").glob("*.csv")}
+    assert "Nothing to be done" in snakemake(work).stderr  # the same day: not listed again
+    edit_config(work, lambda cfg: cfg.update(listings={"refresh": "always"}))
     p = snakemake(work)
-    assert "republished 75N060W 201903051200 -> 201903221000" in p.stdout + p.stderr
+    assert "file republished: eog 2019-02 75N060W vcmcfg 201903051200 -> 201903221000" in (
+        p.stdout + p.stderr
+    )
     changed = sorted(q.name for q, t in mtimes.items() if q.stat().st_mtime_ns != t)
     assert changed == ["2019-02.csv"]
     assert eog_server.file_gets()[-1].endswith("75N060W_vcmcfg_v10_c201903221000.tgz")
@@ -201,7 +209,7 @@ def test_the_real_service_with_tokens_that_expire_gives_the_plain_numbers(
     tables = {}
     for plain, tree in real_service_trees.items():
         with eog_standin(tree, token_lifetime=2 if not plain else 300) as srv:
-            work = workflow_dir(tmp_path / str(plain), srv, source={"product": product})
+            work = workflow_dir(tmp_path / str(plain), srv, eog={"product": product})
             set_months(work, start, end)
             if not plain:
                 srv.stall_seconds = 1.5
@@ -277,103 +285,6 @@ def test_latest_plans_with_the_index_tiles_not_the_tiles_near_the_zones(eog_serv
     ]
 
 
-class FakeSource:
-    """A source whose months in ``complete`` list every needed file; its own search for
-    the latest month is EOG's loop over years and months, cap leak included (it stops
-    only the inner loop after 12 skipped months)."""
-
-    first_month = "2012-01"
-
-    def __init__(self, name, complete, newest="2019-12"):
-        self.name, self.complete, self.newest = name, set(complete), newest
-        self.listed: list[str] = []
-
-    @property
-    def tiles(self):
-        raise AssertionError("planned from the tiles given, not from the zones file")
-
-    def session(self):
-        return object()
-
-    def list_month(self, session, month, needed):
-        from sezlights.errors import MissingFileError
-
-        self.listed.append(month)
-        if month not in self.complete:
-            raise MissingFileError(
-                f"{month}: tile(s) {needed[0]} of {self.name} are not listed; ok"
-            )
-        return {"files": [{"tile": t} for t in needed]}
-
-    def latest_month(self, session, needed, first):
-        from sezlights.errors import MissingFileError, UserError
-
-        skipped = []
-        for year in range(int(self.newest[:4]), int(first[:4]) - 1, -1):
-            last = int(self.newest[5:]) if year == int(self.newest[:4]) else 12
-            for mm in range(last, 0, -1):
-                month = f"{year}-{mm:02d}"
-                if month < first:
-                    break
-                try:
-                    self.list_month(session, month, needed)
-                    return month, skipped
-                except MissingFileError as exc:
-                    skipped.append(f"skipped {month}: {str(exc).split('; ')[0]}")
-                if len(skipped) >= 12:
-                    break
-        raise UserError(f"{self.name}: nothing complete")
-
-
-class TwoSources:
-    """listings.latest_month over two fake sources (``eog``, ``blackmarble``), given the
-    tiles each needs (as from the pixel index)."""
-
-    def __init__(self, monkeypatch):
-        self.monkeypatch = monkeypatch
-        self.fakes: dict[str, FakeSource] = {}
-
-    def latest(self, eog_months, bm_months, newest="2019-12"):
-        from sezlights import sources
-        from sezlights.listings import latest_month
-
-        self.fakes = {
-            "eog": FakeSource("eog", eog_months, newest),
-            "blackmarble": FakeSource("blackmarble", bm_months, newest),
-        }
-        self.monkeypatch.setattr(sources, "get", lambda name, config: self.fakes[name])
-        cfg = make_config(source={"name": ["eog", "blackmarble"]})
-        cfg["months"] = {"start": "2012-04", "end": "latest"}
-        return latest_month(cfg, {"eog": ["75N060W"], "blackmarble": ["h10v07"]})
-
-
-def test_latest_with_two_sources_is_a_month_both_list_complete(monkeypatch):
-    # EOG's newest complete month is 2019-04, Black Marble's 2019-03; EOG lacks 2019-03
-    two = TwoSources(monkeypatch)
-    month, notes = two.latest(
-        ["2019-01", "2019-02", "2019-04"], ["2019-01", "2019-02", "2019-03"], newest="2019-04"
-    )
-    assert month == "2019-02"
-    assert "blackmarble: skipped 2019-04: 2019-04: tile(s) h10v07" in notes[0], notes
-    assert notes[-1].startswith("skipped 2019-03: eog 2019-03: tile(s) 75N060W"), notes
-
-
-def test_latest_gives_up_after_twelve_months_for_each_source(monkeypatch):
-    from sezlights.errors import UserError
-
-    two = TwoSources(monkeypatch)
-    # EOG has nothing complete after 2016-06: its own loop would go on listing, year by year
-    with pytest.raises(UserError, match="eog lists none of the 12 newest months"):
-        two.latest(["2016-06"], ["2019-12"])
-    assert two.fakes["eog"].listed == [f"2019-{m:02d}" for m in range(12, 0, -1)]
-    # each complete now and then, never both in the same month: twelve months tried together
-    with pytest.raises(UserError, match="none of the 12 months from 2019-11 back"):
-        two.latest(["2019-12", "2019-10", "2019-08"], ["2019-11", "2018-12", "2018-11"])
-    twelve = [f"2019-{m:02d}" for m in range(11, 0, -1)] + ["2018-12"]
-    assert two.fakes["eog"].listed == ["2019-12"] + twelve
-    assert two.fakes["blackmarble"].listed == ["2019-12", "2019-11"] + twelve[1:]
-
-
 def test_a_conda_environment_of_another_checkout_is_refused(tmp_path, monkeypatch):
     """Two checkouts sharing a --conda-prefix share its environments: a job whose
     environment holds the other checkout's sezlights stops, saying so."""
@@ -419,7 +330,8 @@ CONDA_PACKAGE = {
 
 def imported_packages(script: Path) -> set[str]:
     """Conda packages of every third-party module ``script`` imports, through the sezlights
-    modules it imports (any import in them, at the top or in a function: a superset)."""
+    modules it imports (any import in them, at the top or in a function, and every source
+    plug-in the registry names: a superset)."""
     import ast
 
     seen, found, todo = set(), set(), [(script, "")]
@@ -429,6 +341,12 @@ def imported_packages(script: Path) -> set[str]:
             continue
         seen.add(path)
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        if module == "sezlights.sources":  # its REGISTRY imports each source's module
+            from sezlights.sources import REGISTRY
+
+            for target in REGISTRY.values():
+                mod = target.split(":")[0]
+                todo.append(((REPO / "src" / Path(*mod.split("."))).with_suffix(".py"), mod))
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]

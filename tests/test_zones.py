@@ -205,10 +205,12 @@ def test_a_zones_step_prints_no_warning(tmp_path, capfd, monkeypatch):
     job = SimpleNamespace(
         input=SimpleNamespace(zones=str(path)),
         output=SimpleNamespace(zones=str(tmp_path / "resources/zones.gpkg"),
+                               areas=str(tmp_path / "results/zones/areas.csv"),
                                summary=str(tmp_path / "results/zones_summary.json")),
-        params=SimpleNamespace(fingerprint="f", id_field="sez_id", layer=None,
-                               sources=["eog", "blackmarble"]),
-        config=make_config(source={"name": ["eog", "blackmarble"]}),
+        params=SimpleNamespace(fingerprint="f", id_field="sez_id", layer=None, grids={
+            "eog": {"name": "eog", "settings": {"pixel_arcsec": 600}},
+            "blackmarble": {"name": "blackmarble", "settings": {"pixel_arcsec": 600}}}),
+        config=make_config(sources=["eog", "blackmarble"]),
         log=[str(log)], rule="prepare_zones",
     )  # fmt: skip
     root = logging.getLogger()

@@ -79,6 +79,9 @@ class StaticTokenSession(requests.Session):
     def renew(self) -> None:
         raise LoginError(self._refused)
 
+    def bearer(self) -> str:
+        return self.headers["Authorization"]
+
 
 def _not_a_token(exc: Exception) -> str:
     """What a non-token answer was, from authlib's "... not a JSON object (HTTP 200)."."""
@@ -253,6 +256,12 @@ class PasswordGrantSession(OAuth2Session):
         with self._lock:
             if not self._refresh():
                 self.login()
+
+    def bearer(self) -> str:
+        """``Bearer <a token valid for a while yet>`` (for :func:`sezlights.http.child_session`)."""
+        with self._lock:
+            self.ensure_active_token()
+            return f"Bearer {self.token['access_token']}"
 
     def ensure_active_token(self, token=None):
         """Called by authlib before each request: renew a token about to expire.

@@ -40,14 +40,17 @@ def crop_window(geom, lattice, context_pixels: int = 6) -> Window:
 
 def read_crops(
     zones: gpd.GeoDataFrame,
-    files: list[str | Path],
+    granules: list,
     source: Source,
+    files: str | Path | None = None,
+    session=None,
     scratch: str | Path | None = None,
     max_pixels: int = 1000,
     min_cloud_free: float = 1,
 ):
     """Per zone: (radiance array, (left, bottom, right, top)), decimated to at most
-    ``max_pixels`` across; NaN where nothing was observed or no file covers it."""
+    ``max_pixels`` across; NaN where nothing was observed or no granule covers it.
+    ``granules`` are the month's (of one series), from ``files`` or read by window."""
     lattice = source.tiles.lattice
     wins = [crop_window(g, lattice) for g in zones.geometry]
     steps = [max(1, math.ceil(max(w.width, w.height) / max_pixels)) for w in wins]
@@ -59,43 +62,27 @@ def read_crops(
     if scratch is not None:
         Path(scratch).mkdir(parents=True, exist_ok=True)
         clean_scratch(scratch)
-    for path in files:
-        tile = source.tiles.window(source.tile_of(Path(path).name))
-        t_r0, t_c0 = int(tile.row_off), int(tile.col_off)
-        t_r1, t_c1 = t_r0 + int(tile.height), t_c0 + int(tile.width)
-        # zones overlapping this tile, with the overlap's global rows/cols
-        jobs = []
-        for z, w in enumerate(wins):
-            r0, r1 = max(t_r0, int(w.row_off)), min(t_r1, int(w.row_off + w.height))
-            c0, c1 = max(t_c0, int(w.col_off)), min(t_c1, int(w.col_off + w.width))
-            if r0 < r1 and c0 < c1:
-                jobs.append((z, r0, r1, c0, c1))
-        if not jobs:
-            continue
-        wanted = np.unique(np.concatenate([np.arange(r0, r1) for _, r0, r1, _, _ in jobs]))
+    for granule in granules:
         # first pass: which pixels were observed (packed bits, one row per window row)
-        observed = {
-            z: np.zeros((r1 - r0, -(-(c1 - c0) // 8)), np.uint8) for z, r0, r1, c0, c1 in jobs
-        }
-        for band in source.bands(Path(path), ("coverage",), scratch):
-            for row, line in band.rows(wanted - t_r0):
-                g_row = row + t_r0
+        observed = {}
+        with source.open(granule, files, session, ("coverage",), scratch) as bands:
+            for band in bands:
+                jobs = _jobs(band.window, wins)
                 for z, r0, r1, c0, c1 in jobs:
-                    if r0 <= g_row < r1:
-                        seen = np.asarray(line[c0 - t_c0 : c1 - t_c0]) >= min_cloud_free
-                        observed[z][g_row - r0] = np.packbits(seen)
-        for band in source.bands(Path(path), ("radiance",), scratch):
-            for row, line in band.rows(wanted - t_r0):
-                g_row = row + t_r0
-                for z, r0, r1, c0, c1 in jobs:
-                    if not r0 <= g_row < r1:
-                        continue
+                    observed[z] = (r0, c0, np.zeros((r1 - r0, -(-(c1 - c0) // 8)), np.uint8))
+                for z, i, line in band.regions(jobs):
+                    observed[z][2][i] = np.packbits(np.asarray(line) >= min_cloud_free)
+        with source.open(granule, files, session, ("radiance",), scratch) as bands:
+            for band in bands:
+                jobs = _jobs(band.window, wins)
+                for z, i, line in band.regions(jobs):
+                    r0, c0, bits = observed[z]
                     w, k = wins[z], steps[z]
-                    vals = np.asarray(line[c0 - t_c0 : c1 - t_c0], dtype=np.float64)
-                    cols = (np.arange(c0, c1) - int(w.col_off)) // k
-                    seen = np.unpackbits(observed[z][g_row - r0], count=c1 - c0).astype(bool)
+                    vals = np.asarray(line, dtype=np.float64)
+                    cols = (np.arange(c0, c0 + vals.size) - int(w.col_off)) // k
+                    seen = np.unpackbits(bits[i], count=vals.size).astype(bool)
                     ok = np.isfinite(vals) & seen
-                    out_row = (g_row - int(w.row_off)) // k
+                    out_row = (r0 + i - int(w.row_off)) // k
                     np.add.at(sums[z][out_row], cols[ok], vals[ok])
                     np.add.at(counts[z][out_row], cols[ok], 1)
     out = []
@@ -106,3 +93,16 @@ def read_crops(
         h, wd = arr.shape
         out.append((arr, (left, top - h * k * lattice.pixel, left + wd * k * lattice.pixel, top)))
     return out
+
+
+def _jobs(window: Window, wins: list[Window]) -> list[tuple]:
+    """(zone, r0, r1, c0, c1): each zone window's overlap with a band's window."""
+    t_r0, t_c0 = int(window.row_off), int(window.col_off)
+    t_r1, t_c1 = t_r0 + int(window.height), t_c0 + int(window.width)
+    jobs = []
+    for z, w in enumerate(wins):
+        r0, r1 = max(t_r0, int(w.row_off)), min(t_r1, int(w.row_off + w.height))
+        c0, c1 = max(t_c0, int(w.col_off)), min(t_c1, int(w.col_off + w.width))
+        if r0 < r1 and c0 < c1:
+            jobs.append((z, r0, r1, c0, c1))
+    return jobs

@@ -208,8 +208,40 @@ def mount_retries(session: requests.Session, budget: Budget | None = None, **kw)
 
 
 def make_session(session: requests.Session | None = None, **kw) -> requests.Session:
-    """``session`` (or a new one) with retries, and our User-Agent."""
+    """``session`` (or a new one) with retries (``budget=``: one file's), and our User-Agent."""
     s = session if session is not None else requests.Session()
     mount_retries(s, **kw)
     s.headers["User-Agent"] = USER_AGENT
     return s
+
+
+class _ParentBearer(requests.auth.AuthBase):
+    """Adds the parent session's current ``Authorization`` header to each request (not to
+    redirects: requests prepares session auth once per request, and strips the header
+    when a redirect leaves the host)."""
+
+    def __init__(self, parent: requests.Session):
+        self.parent = parent
+
+    def __call__(self, r):
+        bearer = getattr(self.parent, "bearer", None)
+        value = bearer() if bearer is not None else self.parent.headers.get("Authorization")
+        if value:
+            r.headers["Authorization"] = value
+        return r
+
+
+def child_session(parent: requests.Session, budget: Budget | None = None) -> requests.Session:
+    """A session of its own (its own connections and retry ``budget``) that logs in as
+    ``parent`` does: each request carries the parent's current token, and ``renew()``
+    renews the parent's. One per download thread, so budgets never mix."""
+    s = make_session(budget=budget)
+    s.auth = _ParentBearer(parent)
+    s.renew = getattr(parent, "renew", None) or _cannot_renew
+    return s
+
+
+def _cannot_renew() -> None:
+    from .errors import LoginError
+
+    raise LoginError("the server refused the request although no login is needed; try again later.")

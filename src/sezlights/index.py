@@ -1,8 +1,10 @@
-"""The pixel index: which pixels of a source's grid each zone covers, and how much.
+"""The pixel index: which pixels of a grid each zone covers, and how much.
 
-Worked out once per zones file and grid (each source has its own lattice), it
-holds, for every zone, the exact fraction of each pixel's area inside the zone, on
-the lat/lon grid (planar, in degrees: what exactextract computes by default).
+Worked out once per zones file and grid (``resources/index/{grid}.npz``: the products
+on one lattice share it), it holds pixels only: for every zone, by its number in the
+zone table (``zone``: the row of ``resources/zones.gpkg``), the exact fraction of each
+pixel's area inside the zone, on the lat/lon grid (planar, in degrees: what
+exactextract computes by default).
 The fractions come from the zone's outline alone (:func:`coverage`: each edge
 cut at the pixel lines it crosses, exactextract's traversal), so the cost grows
 with the outline's length in pixels: a 20 x 20 degree zone (23 million pixels,
@@ -23,18 +25,12 @@ import math
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import Geod
 from rasterio.windows import Window
 
-from .atomic import atomic_path, write_json
+from .atomic import atomic_path
 from .grid import TileSet
 
 MIN_FRACTION = 1e-9  # slivers below this (floating-point noise on shared edges) are dropped
-_GEOD = Geod(ellps="WGS84")
-
-
-def geodesic_area_km2(geom) -> float:
-    return abs(_GEOD.geometry_area_perimeter(geom)[0]) / 1e6
 
 
 def coverage(part, lattice, window: Window) -> np.ndarray:
@@ -224,8 +220,7 @@ def build_index(zones: gpd.GeoDataFrame, tiles: TileSet) -> dict[str, np.ndarray
     tile = tiles.tile_numbers(row, col).astype(np.int16)
     order = np.lexsort((col, row, tile))
     return {
-        "zone_id": np.array([str(z) for z in zones["zone_id"]], dtype=object).astype(str),
-        "area_km2": np.array([geodesic_area_km2(g) for g in zones.geometry], dtype=np.float64),
+        "zones": np.array(len(zones), dtype=np.int64),
         "zone": zone[order],
         "tile": tile[order],
         "row": row[order],
@@ -238,12 +233,10 @@ def build_index(zones: gpd.GeoDataFrame, tiles: TileSet) -> dict[str, np.ndarray
     }
 
 
-def save(index: dict, dest, summary_dest=None) -> None:
-    """The index as ``.npz`` (atomically), and a small JSON summary beside it if asked."""
+def save(index: dict, dest) -> None:
+    """The index as ``.npz``, atomically."""
     with atomic_path(dest, suffix=".npz") as tmp, open(tmp, "wb") as f:
         np.savez(f, **index)
-    if summary_dest is not None:
-        write_json(summary_dest, summary(index))
 
 
 def load(path) -> dict[str, np.ndarray]:
@@ -251,9 +244,10 @@ def load(path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def summary(index: dict) -> dict:
-    """Counts that size the jobs reading this index (resources are functions of them)."""
-    n = index["zone_id"].size
+def summary(index: dict, tiles: TileSet) -> dict:
+    """Counts that size the jobs reading this index (resources are functions of them),
+    and the tiles holding some zone's pixels (what a month needs from the server)."""
+    n = int(index["zones"])
     per_zone = np.bincount(index["zone"], weights=index["length"], minlength=n)
     return {
         "zones": int(n),
@@ -261,6 +255,7 @@ def summary(index: dict) -> dict:
         "pixels": int(index["length"].sum()),
         "largest_zone_pixels": int(per_zone.max()) if n else 0,
         "zones_without_pixels": int((per_zone == 0).sum()),
+        "tiles_needed": tiles_needed(index, tiles),
     }
 
 

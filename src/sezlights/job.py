@@ -31,6 +31,26 @@ def _first_output(snakemake) -> str | None:
     return str(outputs[0]) if outputs is not None and len(outputs) else None
 
 
+_HANDLER: logging.Handler | None = None
+
+
+def note(text: str) -> None:
+    """Something the person running the pipeline should read (a republished file, a tile
+    the server lacks): a ``NOTE <text>`` line in the job's log, which the console shows
+    when the job ends, and a warning in the log."""
+    one = " ".join(str(text).split())
+    logging.getLogger("sezlights.note").warning("%s", one)
+    if isinstance(_HANDLER, logging.FileHandler) and _HANDLER.stream is not None:
+        _HANDLER.acquire()  # through the handler's own stream: its next lines follow
+        try:
+            _HANDLER.stream.write(f"NOTE {one}\n")
+            _HANDLER.flush()
+        finally:
+            _HANDLER.release()
+    else:
+        print(f"NOTE {one}", file=sys.stderr, flush=True)
+
+
 def setup_logging(log_path: str | None) -> logging.Handler | None:
     handler: logging.Handler
     if log_path:
@@ -45,6 +65,8 @@ def setup_logging(log_path: str | None) -> logging.Handler | None:
         force=True,
     )
     logging.captureWarnings(True)
+    global _HANDLER
+    _HANDLER = handler
     for noisy in ("urllib3", "rasterio", "fiona", "pyogrio", "authlib", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler
@@ -105,3 +127,12 @@ def run_step(snakemake, step: Callable[[], None]) -> None:
             f"{log_path or 'the output above'})",
         )
         raise
+
+
+def source_of(snakemake):
+    """The job's source, from its params (``source``: its name and own settings) and
+    the few run-wide settings sources share (download, stats.min_cloud_free)."""
+    from . import sources
+
+    p = snakemake.params.source
+    return sources.make(p["name"], p["settings"], sources.Shared.from_config(snakemake.config))

@@ -61,21 +61,28 @@ def _block(n: int) -> int:
 
 
 def build_mosaic(
-    files: list[str | Path],
+    by_series: dict[tuple[str, str], list],
     source: Source,
     bounds,
     out: dict[str, str | Path],
+    files: str | Path | None = None,
+    session=None,
     cog: bool = False,
     scratch: str | Path | None = None,
 ) -> dict[str, dict]:
-    """Mosaic ``files`` over ``bounds`` into ``out[kind]`` for each band kind.
+    """Mosaic a month's granules over ``bounds`` into ``out[kind]`` for each band kind:
+    one band per series (``by_series``: {(product, satellite): granules}, e.g. VNP46A3
+    and VJ146A3), each band described by its product and satellite.
 
     Returns per-file provenance (rows and columns copied) for the log.
     """
     lattice = source.tiles.lattice
     win = lattice.window_for_bounds(bounds, pad=1)
     H, W = int(win.height), int(win.width)
-    prof = dict(GTIFF, width=W, height=H, crs="EPSG:4326", transform=lattice.window_transform(win))
+    n = max(1, len(by_series))
+    prof = dict(
+        GTIFF, count=n, width=W, height=H, crs="EPSG:4326", transform=lattice.window_transform(win)
+    )
     prof["blockxsize"], prof["blockysize"] = min(512, _block(W)), min(512, _block(H))
     kinds = list(out)
     workdir = Path(scratch) if scratch else Path(next(iter(out.values()))).parent
@@ -83,7 +90,7 @@ def build_mosaic(
     for stale in workdir.glob(".mosaic-*"):  # left by a job that was killed
         shutil.rmtree(stale, ignore_errors=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=".mosaic-", dir=workdir))
-    band_bytes = H * W * np.dtype(prof["dtype"]).itemsize  # at most, before compression
+    band_bytes = n * H * W * np.dtype(prof["dtype"]).itemsize  # at most, before compression
     disk.expect_disk(tmpdir, band_bytes * len(kinds))
     info: dict[str, dict] = {}
     try:
@@ -91,7 +98,13 @@ def build_mosaic(
         dsts = {k: rasterio.open(tmp[k], "w", **prof) for k in kinds}
         try:
             try:
-                _write_tiles(files, source, kinds, dsts, win, tmpdir, info)
+                for b, (product, satellite) in enumerate(by_series, 1):
+                    for d in dsts.values():
+                        d.set_band_description(b, f"{product} ({satellite})")
+                    granules = by_series[(product, satellite)]
+                    _write_granules(
+                        granules, b, source, files, session, kinds, dsts, win, tmpdir, info
+                    )
             finally:
                 for d in dsts.values():
                     d.close()
@@ -118,38 +131,36 @@ def build_mosaic(
     return info
 
 
-def _write_tiles(files, source: Source, kinds, dsts, win, tmpdir, info) -> None:
-    """Copy each file's rows and columns inside ``win`` into the band datasets ``dsts``."""
-    for path in files:
-        path = Path(path)
-        tile = source.tiles.window(source.tile_of(path.name))
-        r0 = max(int(tile.row_off), int(win.row_off))
-        r1 = min(int(tile.row_off + tile.height), int(win.row_off + win.height))
-        c0 = max(int(tile.col_off), int(win.col_off))
-        c1 = min(int(tile.col_off + tile.width), int(win.col_off + win.width))
-        if r0 >= r1 or c0 >= c1:
-            continue
-        wanted = np.arange(r0, r1) - int(tile.row_off)
-        for band in source.bands(path, kinds, tmpdir):
-            _copy(band, dsts[band.kind], wanted, tile, win, c0, c1)
-        info[path.name] = {"rows": r1 - r0, "cols": c1 - c0}
-        log.info("%s: copied %d x %d pixels", path.name, r1 - r0, c1 - c0)
+def _write_granules(granules, b, source, files, session, kinds, dsts, win, tmpdir, info):
+    """Copy each granule's rows and columns inside ``win`` into band ``b`` of ``dsts``."""
+    for g in granules:
+        with source.open(g, files, session, kinds, tmpdir) as bands:
+            for band in bands:
+                tile = band.window
+                r0 = max(int(tile.row_off), int(win.row_off))
+                r1 = min(int(tile.row_off + tile.height), int(win.row_off + win.height))
+                c0 = max(int(tile.col_off), int(win.col_off))
+                c1 = min(int(tile.col_off + tile.width), int(win.col_off + win.width))
+                if r0 >= r1 or c0 >= c1:
+                    continue
+                _copy(band, dsts[band.kind], b, r0, r1, c0, c1, win)
+                info[f"{g.product} {g.tile}"] = {"rows": r1 - r0, "cols": c1 - c0}
+        log.info("%s %s: copied into band %d", g.product, g.tile, b)
 
 
-def _copy(band, dst, wanted, tile, win, c0, c1) -> None:
-    lc0, lc1 = c0 - int(tile.col_off), c1 - int(tile.col_off)
+def _copy(band, dst, b, r0, r1, c0, c1, win) -> None:
     block, first = [], None
 
     def flush():
         if block:
             arr = np.stack(block).astype(np.float32)
-            row = first + int(tile.row_off) - int(win.row_off)
-            dst.write(arr, 1, window=Window(c0 - int(win.col_off), row, c1 - c0, len(block)))
+            row = first + r0 - int(win.row_off)
+            dst.write(arr, b, window=Window(c0 - int(win.col_off), row, c1 - c0, len(block)))
 
-    for row, line in band.rows(wanted):
+    for _, i, line in band.regions([(None, r0, r1, c0, c1)]):
         if first is None:
-            first = row
-        block.append(np.asarray(line[lc0:lc1]))
+            first = i
+        block.append(np.asarray(line))
         if len(block) == BLOCK_ROWS:
             flush()
             block, first = [], None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .report import SOURCES  # the order sources are listed in
+from . import series
 
 DIGITS = 4
 
@@ -31,18 +31,19 @@ def _rounded(values: pd.Series) -> pd.Series:
 
 
 def per_zone(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per zone of ``table`` (in its order), with per-source columns
-    ``{source}_months``, ``{source}_months_ok``, ``{source}_observed_share`` (mean),
-    ``{source}_mean`` (mean of the monthly mean radiance) and ``{source}_sum`` (mean
-    monthly sum of lights); a zone a source has no rows for gets 0 months and empty
+    """One row per zone of ``table`` (in its order), with per-series columns
+    (:mod:`sezlights.series`: ``eog``, or ``blackmarble_npp`` and ``blackmarble_j01``)
+    ``{series}_months``, ``{series}_months_ok``, ``{series}_observed_share`` (mean),
+    ``{series}_mean`` (mean of the monthly mean radiance) and ``{series}_sum`` (mean
+    monthly sum of lights); a zone a series has no rows for gets 0 months and empty
     values."""
     ids = pd.Index(pd.unique(table["zone_id"]), name="zone_id")
     out = pd.DataFrame(index=ids)
     out["area_km2"] = table.groupby("zone_id", sort=False)["area_km2"].first()
-    present = [s for s in SOURCES if s in set(table["source"])]
-    present += sorted(set(table["source"]) - set(present))
-    for source in present:
-        rows = table[table["source"] == source]
+    keys = series.keys(table)
+    for key in series.ordered(table) if len(table) else []:
+        rows = table[keys == key]
+        source = key.replace("/", "_")
         by_zone = rows.groupby("zone_id", sort=False)
         months = by_zone.size().reindex(ids, fill_value=0)
         ok = rows["quality"].eq("ok").groupby(rows["zone_id"], sort=False).sum()

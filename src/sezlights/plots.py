@@ -35,39 +35,29 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from . import series  # noqa: E402
 from .atomic import atomic_path  # noqa: E402
 from .labels import file_stems  # noqa: E402
-from .report import MIN_SHARE, SOURCES, UNITS  # noqa: E402
+from .report import MIN_SHARE, UNITS  # noqa: E402
 
-COLOURS = {"eog": "#1f4e79", "blackmarble": "#d35400"}
-_OTHER_COLOURS = ("#2e7d32", "#6a1b9a", "#00838f", "#8d6e63")
-LABELS = {"eog": "EOG", "blackmarble": "Black Marble"}
 DPI = 100
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _sources(table: pd.DataFrame) -> list[str]:
-    if "source" not in table.columns:
-        return ["eog"]
-    present = set(table["source"].astype(str))
-    return [s for s in SOURCES if s in present] + sorted(present - set(SOURCES))
+def _with_series(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with a ``series`` column (:mod:`sezlights.series`: a source, or one
+    satellite of a source that has several)."""
+    return table.assign(series=series.keys(table)) if len(table) else table.assign(series="")
 
 
-def _with_source(table: pd.DataFrame) -> pd.DataFrame:
-    return table if "source" in table.columns else table.assign(source="eog")
-
-
-def _colour(source: str, sources: Sequence[str]) -> str:
-    if source in COLOURS:
-        return COLOURS[source]
-    others = [s for s in sources if s not in COLOURS]
-    return _OTHER_COLOURS[others.index(source) % len(_OTHER_COLOURS)]
-
-
-def _label(source: str) -> str:
-    return LABELS.get(source, source)
+def _style(key: str, keys: Sequence[str]) -> dict:
+    return {
+        "color": series.colour(key),
+        "ls": series.linestyle(key, keys),
+        "label": series.label(key),
+    }
 
 
 def _month_range(months: Iterable[str]) -> list[str]:
@@ -171,19 +161,20 @@ def poorly_observed(table: pd.DataFrame) -> pd.Series:
 
 
 def overview_data(table: pd.DataFrame) -> pd.DataFrame:
-    """What :func:`overview` draws, per source (in the report's order) and month
+    """What :func:`overview` draws, per series (:mod:`sezlights.series`, in the report's
+    order) and month
     (every month from the first to the last of the table): ``total`` (sum of
     lights over all zones; NaN when none observed), ``q25``, ``median``, ``q75``
     (of the zones' mean radiance), ``poorly_observed_share``: the share of the
-    source's rows that month whose ``quality`` is not ``"ok"`` (see
+    series' rows that month whose ``quality`` is not ``"ok"`` (see
     :func:`poorly_observed`), and ``unobserved_area_share``: 1 - Σ pixels_observed /
     Σ pixels over the zones that month (how much of all zones' area the month's
     numbers leave out), both 0 to 1."""
-    table = _with_source(table)
+    table = _with_series(table)
     months = _month_range(table["month"].astype(str))
     parts = []
-    for source in _sources(table):
-        df = table[table["source"].astype(str) == source]
+    for key in series.ordered(table) if len(table) else []:
+        df = table[table["series"] == key]
         month = df["month"].astype(str)
         by = df.groupby(month, sort=True)
         q = by["mean"].quantile([0.25, 0.5, 0.75]).unstack()
@@ -194,7 +185,7 @@ def overview_data(table: pd.DataFrame) -> pd.DataFrame:
             unobserved = np.where(weight > 0, 1 - seen / weight, np.nan)
         part = pd.DataFrame(
             {
-                "source": source,
+                "series": key,
                 "month": months,
                 "total": by["sum"].sum(min_count=1).reindex(months).to_numpy(float),
                 "q25": q[0.25].to_numpy(float),
@@ -210,7 +201,7 @@ def overview_data(table: pd.DataFrame) -> pd.DataFrame:
         )
         parts.append(part)
     columns = [
-        "source", "month", "total", "q25", "median", "q75", "poorly_observed_share",
+        "series", "month", "total", "q25", "median", "q75", "poorly_observed_share",
         "unobserved_area_share",
     ]  # fmt: skip
     if not parts:
@@ -221,8 +212,7 @@ def overview_data(table: pd.DataFrame) -> pd.DataFrame:
 def overview(table: pd.DataFrame) -> Figure:
     """The overview figure (see :func:`overview_figure`); its data is
     :func:`overview_data`."""
-    table = _with_source(table)
-    sources = _sources(table)
+    keys = series.ordered(table) if len(table) else []
     months = _month_range(table["month"].astype(str))
     x = _month_x(months)
     n = table["zone_id"].nunique()
@@ -230,33 +220,31 @@ def overview(table: pd.DataFrame) -> Figure:
 
     fig = Figure(figsize=(7.5, 6.6))
     axes = fig.subplots(3, 1, sharex=True)
-    for source in sources:
-        d = data[data["source"] == source]
-        c = _colour(source, sources)
-        label = _label(source)
-        axes[0].plot(x, d["total"].to_numpy(float), color=c, marker="o", ms=3, lw=1.5, label=label)
+    for key in keys:
+        d = data[data["series"] == key]
+        st = _style(key, keys)
+        c, ls = st["color"], st["ls"]
+        axes[0].plot(x, d["total"].to_numpy(float), color=c, ls=ls, marker="o", ms=3, lw=1.5)
         axes[1].fill_between(
             x, d["q25"].to_numpy(float), d["q75"].to_numpy(float), color=c, alpha=0.18, lw=0
         )
-        axes[1].plot(x, d["median"].to_numpy(float), color=c, marker="o", ms=3, lw=1.5)
+        axes[1].plot(x, d["median"].to_numpy(float), color=c, ls=ls, marker="o", ms=3, lw=1.5)
         axes[2].plot(
             x,
             d["poorly_observed_share"].to_numpy(float) * 100,
             color=c,
+            ls=ls,
             marker="o",
             ms=3,
             lw=1.5,
-            label=label,
+            label=st["label"],
         )
-        axes[2].plot(x, d["unobserved_area_share"].to_numpy(float) * 100, color=c, ls="--", lw=1.2)
+        axes[2].plot(x, d["unobserved_area_share"].to_numpy(float) * 100, color=c, ls=":", lw=1.2)
     axes[0].set_ylabel(f"sum of lights,\nall zones\n({UNITS} × pixels)", fontsize=8)
     axes[1].set_ylabel(f"zones' mean\nradiance ({UNITS})", fontsize=8)
     axes[2].set_ylabel("not observed (%)", fontsize=8)
     axes[2].set_ylim(-3, 103)
-    handles = [
-        Line2D([], [], color=_colour(s, sources), lw=1.5, marker="o", ms=3, label=_label(s))
-        for s in sources
-    ]
+    handles = [Line2D([], [], lw=1.5, marker="o", ms=3, **_style(k, keys)) for k in keys]
     handles.append(
         Line2D(
             [], [], color="#888", lw=8, alpha=0.3, label="zones' mean: median, band = middle half"
@@ -274,7 +262,7 @@ def overview(table: pd.DataFrame) -> Figure:
         0.0,
         -0.36,
         'solid: zones poorly observed, quality not "ok" (some pixels or all without a '
-        "cloud-free observation, or outside the coverage); dashed: share of all zones' area "
+        "cloud-free observation, or outside the coverage); dotted: share of all zones' area "
         "not observed (1 - Σ pixels_observed / Σ pixels)",
         transform=axes[2].transAxes,
         fontsize=7,
@@ -297,9 +285,9 @@ class _TimeseriesFigure:
     and labels are kept, only the data artists change (4x faster than a new figure
     per zone)."""
 
-    def __init__(self, months: Sequence[str], sources: Sequence[str]):
+    def __init__(self, months: Sequence[str], keys: Sequence[str]):
         self.months = list(months)
-        self.sources = list(sources)
+        self.keys = list(keys)
         self.x = _month_x(self.months)
         fig = self.fig = Figure(figsize=(7.5, 6.4))
         axes = self.axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 3, 2]})
@@ -312,8 +300,7 @@ class _TimeseriesFigure:
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=7)
         handles = [
-            Line2D([], [], color=self.colour(s), lw=1.4, marker="o", ms=3.5, label=_label(s))
-            for s in self.sources
+            Line2D([], [], lw=1.4, marker="o", ms=3.5, **_style(k, self.keys)) for k in self.keys
         ]
         handles.append(
             Line2D(
@@ -344,29 +331,28 @@ class _TimeseriesFigure:
         fig.subplots_adjust(top=0.89, bottom=0.08, left=0.13, right=0.97, hspace=0.1)
         self.artists: list = []
 
-    def colour(self, source: str) -> str:
-        return _colour(source, self.sources)
-
     def draw(self, zone: pd.DataFrame, zone_id: str) -> Figure:
         for artist in self.artists:
             artist.remove()
         self.artists = []
         axes, x = self.axes, self.x
-        zone = _with_source(zone)
-        present = set(zone["source"].astype(str))
-        sources = [s for s in self.sources if s in present]
-        width = 24.0 / max(1, len(self.sources))
+        if "series" not in zone:
+            zone = _with_series(zone)
+        present = set(zone["series"])
+        shown = [k for k in self.keys if k in present]
+        width = 24.0 / max(1, len(self.keys))
         ms = 3.5 if len(self.months) <= 60 else 2.4
-        for source in sources:
-            k = self.sources.index(source)
-            df = zone[zone["source"] == source].drop_duplicates("month").set_index("month")
+        for key in shown:
+            k = self.keys.index(key)
+            df = zone[zone["series"] == key].drop_duplicates("month").set_index("month")
             df = df.reindex(self.months)
-            c = self.colour(source)
+            st = _style(key, self.keys)
+            c, ls = st["color"], st["ls"]
             share = df["observed_share"].to_numpy(float)
             poor = ~(share >= MIN_SHARE)  # NaN share counts as poor
             for ax, col in ((axes[0], "sum"), (axes[1], "mean")):
                 y = df[col].to_numpy(float)
-                self.artists += ax.plot(x, y, color=c, lw=1.4, alpha=0.9)
+                self.artists += ax.plot(x, y, color=c, ls=ls, lw=1.4, alpha=0.9)
                 self.artists += ax.plot(
                     x, np.where(poor, np.nan, y), ls="none", marker="o", ms=ms, color=c
                 )
@@ -381,7 +367,7 @@ class _TimeseriesFigure:
                     mew=1.0,
                     alpha=0.6,
                 )
-            offset = (k - (len(self.sources) - 1) / 2) * width
+            offset = (k - (len(self.keys) - 1) / 2) * width
             ok = np.isfinite(share)
             self.artists.append(_bars(axes[2], x[ok] + offset, share[ok], width, c))
         for ax in axes[:2]:
@@ -398,12 +384,14 @@ class _TimeseriesFigure:
 def timeseries_figure(zone: pd.DataFrame, zone_id: str, months: Sequence[str]) -> Figure:
     """The time series figure of one zone (its rows of the table) over ``months``.
 
-    Panels: sum of lights, mean radiance (one line per source, legend) and observed
-    share (bars, per source). Months with an observed share below 0.5 are drawn as
-    hollow, faded markers (a legend entry says so); months with nothing observed
-    (NaN) leave gaps. The figure's suptitle is the zone id exactly.
+    Panels: sum of lights, mean radiance (one line per series: a source, or each
+    satellite of a source with several, legend) and observed share (bars, per series).
+    Months with an observed share below 0.5 are drawn as hollow, faded markers (a
+    legend entry says so); months with nothing observed (NaN) leave gaps. The figure's
+    suptitle is the zone id exactly.
     """
-    return _TimeseriesFigure(months, _sources(_with_source(zone))).draw(zone, zone_id)
+    zone = _with_series(zone)
+    return _TimeseriesFigure(months, series.ordered(zone)).draw(zone, zone_id)
 
 
 def timeseries_figures(
@@ -425,7 +413,7 @@ def timeseries_figures(
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    table = _with_source(table)
+    table = _with_series(table)
     ids = table["zone_id"].astype(str)
     months = _month_range(table["month"].astype(str))
     if zone_ids is None:
@@ -437,22 +425,22 @@ def timeseries_figures(
     groups = {z: g for z, g in table.groupby(ids[table.index], sort=False)}
     empty = table.iloc[0:0]
     jobs = [(z, groups.get(z, empty), outdir / f"{stems[z]}.png") for z in zone_ids]
-    sources = _sources(table) if len(table) else ["eog"]
+    keys = series.ordered(table) if len(table) else []
     workers = max(1, min(int(workers), len(jobs)))
     if workers == 1:
-        return _draw_timeseries(months, sources, jobs)
+        return _draw_timeseries(months, keys, jobs)
     from concurrent.futures import ProcessPoolExecutor
 
     chunks = [jobs[k::workers] for k in range(workers)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(_draw_timeseries, [months] * workers, [sources] * workers, chunks))
+        list(pool.map(_draw_timeseries, [months] * workers, [keys] * workers, chunks))
     return [dest for _, _, dest in jobs]
 
 
 def _draw_timeseries(
-    months: Sequence[str], sources: Sequence[str], jobs: Sequence[tuple[str, pd.DataFrame, Path]]
+    months: Sequence[str], keys: Sequence[str], jobs: Sequence[tuple[str, pd.DataFrame, Path]]
 ) -> list[Path]:
-    canvas = _TimeseriesFigure(months, sources)
+    canvas = _TimeseriesFigure(months, keys)
     return [_save(canvas.draw(zone, zone_id), dest) for zone_id, zone, dest in jobs]
 
 
@@ -540,60 +528,98 @@ def zone_maps(
     return written
 
 
-# --------------------------------------------------------------------------- sources
+# --------------------------------------------------------------------------- comparisons
 
 
-def source_pairs(table: pd.DataFrame) -> pd.DataFrame:
-    """Zone-months observed well by both EOG and Black Marble: quality ok or
-    partly_observed and observed share >= 0.5 in both. Columns zone_id, month,
-    eog, blackmarble (mean radiance)."""
-    if "source" not in table.columns:
-        return pd.DataFrame(columns=["zone_id", "month", "eog", "blackmarble"])
+def observed_means(table: pd.DataFrame) -> pd.DataFrame:
+    """Zone-months observed well (quality ok or partly_observed, observed share >= 0.5),
+    one mean radiance per zone, month and series: columns zone_id, month, series, mean."""
+    table = _with_series(table)
     good = (
         table["quality"].astype(str).isin(["ok", "partly_observed"])
         & (table["observed_share"] >= MIN_SHARE)
         & table["mean"].notna()
     )
-    t = table.loc[good, ["zone_id", "month", "source", "mean"]]
-    eog = t[t["source"] == "eog"].drop_duplicates(["zone_id", "month"])
-    bm = t[t["source"] == "blackmarble"].drop_duplicates(["zone_id", "month"])
-    return eog.merge(bm, on=["zone_id", "month"], suffixes=("_eog", "_bm")).rename(
-        columns={"mean_eog": "eog", "mean_bm": "blackmarble"}
-    )[["zone_id", "month", "eog", "blackmarble"]]
+    t = table.loc[good, ["zone_id", "month", "series", "mean"]]
+    return t.drop_duplicates(["zone_id", "month", "series"])
+
+
+def series_pairs(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Zone-months observed well by both series ``x`` and ``y`` (see
+    :func:`observed_means`): columns zone_id, month, x, y (their mean radiance)."""
+    means = observed_means(table)
+    a = means[means["series"] == x][["zone_id", "month", "mean"]].rename(columns={"mean": "x"})
+    b = means[means["series"] == y][["zone_id", "month", "mean"]].rename(columns={"mean": "y"})
+    return a.merge(b, on=["zone_id", "month"])
+
+
+def compared_sources(table: pd.DataFrame) -> tuple[str, str] | None:
+    """The two series the sources' scatter compares: the first two sources (in the
+    report's order), each by its series sharing a satellite with the other if any (EOG
+    and Black Marble's Suomi NPP), else its first. None with fewer than two sources."""
+    if not len(table):
+        return None
+    keys = series.ordered(table)
+    by_source: dict[str, list[str]] = {}
+    for k in keys:
+        by_source.setdefault(k.partition("/")[0], []).append(k)
+    if len(by_source) < 2:
+        return None
+    (sa, ka), (sb, kb) = list(by_source.items())[:2]
+    sat = {
+        s: set(table.loc[table["source"].astype(str) == s, "satellite"].astype(str))
+        for s in (sa, sb)
+    }
+    common = sorted(sat[sa] & sat[sb], key=lambda v: series.satellite_order(v))
+
+    def pick(keys_of, source):
+        if common and len(keys_of) > 1:
+            for k in keys_of:
+                if k.partition("/")[2] == common[0]:
+                    return k
+        return keys_of[0]
+
+    return pick(ka, sa), pick(kb, sb)
 
 
 def source_scatter(table: pd.DataFrame, dest: str | Path) -> Path:
-    """EOG mean radiance against Black Marble mean radiance, per zone-month observed
-    by both (see :func:`source_pairs`), log-log with the 1:1 line. The title gives the
-    Spearman rank correlation over all those pairs and, with its own n, the Pearson
-    correlation of log10(mean) over the pairs whose means are both > 0. Black Marble
-    stores composites below 0.5 nW/cm²/sr as 0, so dark zones have mean 0 there: they
-    count in the rank correlation, but cannot be drawn on log axes (left out, counted
-    in a note). Beyond 20,000 pairs the points become a hexagon density plot. With
-    fewer than 3 pairs (or one source only), or fewer than 3 to draw, the figure says
-    so instead."""
-    pairs = source_pairs(table)
+    """The first two sources' mean radiance against each other, per zone-month observed
+    by both (see :func:`compared_sources`, :func:`pair_scatter`)."""
+    pair = compared_sources(table)
+    if pair is None:
+        shown = " and ".join(series.source_label(s) for s in series.sources_in(table))
+        return _placeholder(
+            "Sources compared",
+            "needs two sources;\nthis run has " + (shown or "no source"),
+            dest,
+        )
+    return pair_scatter(table, *pair, dest)
+
+
+def pair_scatter(table: pd.DataFrame, x: str, y: str, dest: str | Path) -> Path:
+    """Series ``y``'s mean radiance against series ``x``'s, per zone-month observed by
+    both (see :func:`series_pairs`), log-log with the 1:1 line. The title gives the
+    Spearman rank correlation over all those pairs, the median ratio y/x over the pairs
+    with both means > 0 and, with its own n, the Pearson correlation of log10(mean) over
+    them. Black Marble stores composites below 0.5 nW/cm²/sr as 0, so dark zones have
+    mean 0 there: they count in the rank correlation, but cannot be drawn on log axes
+    (left out, counted in a note). Beyond 20,000 pairs the points become a hexagon
+    density plot. With fewer than 3 pairs, or fewer than 3 to draw, the figure says so."""
+    xl, yl = series.label(x), series.label(y)
+    title = f"{xl} vs {yl} mean radiance"
+    pairs = series_pairs(table, x, y)
     n_all = len(pairs)
     # DataFrame.corr ranks in pandas itself (Series.corr's spearman needs scipy)
-    rho = (
-        float(pairs[["eog", "blackmarble"]].corr(method="spearman").iloc[0, 1])
-        if n_all >= 3
-        else float("nan")
-    )
-    rho_text = f"{rho:.3f}" if np.isfinite(rho) else "n/a (one source's values all tie)"
-    positive = (pairs["eog"] > 0) & (pairs["blackmarble"] > 0)
+    rho = float(pairs[["x", "y"]].corr(method="spearman").iloc[0, 1]) if n_all >= 3 else np.nan
+    rho_text = f"{rho:.3f}" if np.isfinite(rho) else "n/a (one series' values all tie)"
+    positive = (pairs["x"] > 0) & (pairs["y"] > 0)
     dropped = int((~positive).sum())
     pairs = pairs[positive]
     n = len(pairs)
-    sources = _sources(table)
-    if not {"eog", "blackmarble"} <= set(sources) or n < 3:
-        if not {"eog", "blackmarble"} <= set(sources):
-            why = "needs both EOG and Black Marble;\nthis run has " + (
-                " and ".join(_label(s) for s in sources) or "no source"
-            )
-        elif n_all < 3:
+    if n < 3:
+        if n_all < 3:
             why = (
-                f"only {n_all} zone-month(s) observed by both sources\n"
+                f"only {n_all} zone-month(s) observed by both\n"
                 f"(quality ok or partly_observed, observed share ≥ {MIN_SHARE:g}):\n"
                 "too few to compare"
             )
@@ -603,12 +629,13 @@ def source_scatter(table: pd.DataFrame, dest: str | Path) -> Path:
                 f"only {n} of them have both means > 0 (Black Marble stores values\n"
                 "below 0.5 as 0): too few to draw on log axes"
             )
-        return _placeholder("EOG vs Black Marble mean radiance", why, dest)
-    fig = Figure(figsize=(5.6, 5.2))
+        return _placeholder(title, why, dest)
+    fig = Figure(figsize=(5.6, 5.4))
     ax = fig.subplots()
-    xv = pairs["eog"].to_numpy(float)
-    yv = pairs["blackmarble"].to_numpy(float)
-    r = float(np.corrcoef(np.log10(xv), np.log10(yv))[0, 1]) if n >= 3 else float("nan")
+    xv = pairs["x"].to_numpy(float)
+    yv = pairs["y"].to_numpy(float)
+    r = float(np.corrcoef(np.log10(xv), np.log10(yv))[0, 1])
+    ratio = float(np.median(yv / xv))
     lo = float(min(xv.min(), yv.min())) / 1.5
     hi = float(max(xv.max(), yv.max())) * 1.5
     if n > 20_000:
@@ -625,24 +652,27 @@ def source_scatter(table: pd.DataFrame, dest: str | Path) -> Path:
         )
         fig.colorbar(hb, ax=ax, shrink=0.8).set_label("zone-months", fontsize=8)
     else:
-        ax.scatter(xv, yv, s=9, alpha=0.45 if n > 500 else 0.8, color=COLOURS["eog"], lw=0)
+        ax.scatter(xv, yv, s=9, alpha=0.45 if n > 500 else 0.8, color=series.colour(x), lw=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
     ax.plot([lo, hi], [lo, hi], color="#555", lw=1, ls="--", label="1:1")
+    ax.plot(
+        [lo, hi], [lo * ratio, hi * ratio], color="#b71c1c", lw=1, ls=":",
+        label=f"median ratio {ratio:.3g}",
+    )  # fmt: skip
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal")
-    ax.set_xlabel(f"EOG mean radiance ({UNITS})", fontsize=8)
-    ax.set_ylabel(f"Black Marble mean radiance ({UNITS})", fontsize=8)
+    ax.set_xlabel(f"{xl} mean radiance ({UNITS})", fontsize=8)
+    ax.set_ylabel(f"{yl} mean radiance ({UNITS})", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper left")
-    note = f"{dropped} pair(s) with a mean ≤ 0 not shown (counted in ρ)" if dropped else ""
-    if note:
+    if dropped:
         ax.text(
             0.99,
             0.01,
-            note,
+            f"{dropped} pair(s) with a mean ≤ 0 not shown (counted in ρ)",
             transform=ax.transAxes,
             ha="right",
             va="bottom",
@@ -651,8 +681,58 @@ def source_scatter(table: pd.DataFrame, dest: str | Path) -> Path:
         )
     _title(
         fig,
-        f"EOG vs Black Marble mean radiance\n"
+        f"{title}\n"
         f"Spearman ρ = {rho_text} over all {n_all} zone-months observed by both\n"
-        f"n = {n} zone-months, Pearson r of log10(mean) = {r:.3f} (both means > 0)",
+        f"n = {n} with both means > 0: median ratio {ratio:.3g}, Pearson r of log10 = {r:.3f}",
     )
+    fig.subplots_adjust(top=0.84)
     return _save(fig, dest)
+
+
+def overlap_by_zone(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Per zone, over the months both series observed it well (:func:`series_pairs`):
+    ``months``, ``months_both_dark`` (both means 0), the ratio y/x over the months with
+    both means > 0 as ``median_ratio``, ``ratio_p25``, ``ratio_p75`` and
+    ``relative_spread`` ((p75 - p25) / median: how steady the ratio is, the lower the
+    better a joined series), and ``spearman`` over the months (with at least 3).
+    Sorted by relative spread, steadiest first; zones never observed by both last."""
+    pairs = series_pairs(table, x, y)
+    rows = []
+    for zone_id, g in pairs.groupby("zone_id", sort=True):
+        both = g[(g["x"] > 0) & (g["y"] > 0)]
+        ratio = (both["y"] / both["x"]).to_numpy(float)
+        q25, med, q75 = np.percentile(ratio, [25, 50, 75]) if ratio.size else [np.nan] * 3
+        rho = float(g[["x", "y"]].corr(method="spearman").iloc[0, 1]) if len(g) >= 3 else np.nan
+        rows.append(
+            {
+                "zone_id": zone_id,
+                "months": len(g),
+                "months_both_dark": int(((g["x"] == 0) & (g["y"] == 0)).sum()),
+                "median_ratio": med,
+                "ratio_p25": q25,
+                "ratio_p75": q75,
+                "relative_spread": (q75 - q25) / med if ratio.size and med > 0 else np.nan,
+                "spearman": rho,
+            }
+        )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "zone_id", "months", "months_both_dark", "median_ratio", "ratio_p25", "ratio_p75",
+            "relative_spread", "spearman",
+        ],
+    )  # fmt: skip
+    zones = pd.DataFrame({"zone_id": sorted(set(table["zone_id"].astype(str)))})
+    out = zones.merge(out, on="zone_id", how="left")
+    out["months"] = out["months"].fillna(0).astype("int64")
+    out["months_both_dark"] = out["months_both_dark"].fillna(0).astype("int64")
+    return out.sort_values(["relative_spread", "zone_id"], na_position="last", kind="stable")
+
+
+def satellite_pair(table: pd.DataFrame, source: str) -> tuple[str, str] | None:
+    """``source``'s first two satellite series (Black Marble: Suomi NPP, NOAA-20)."""
+    if not len(table):
+        return None
+    keys = [k for k in series.ordered(table) if k.partition("/")[0] == source]
+    keys = [k for k in keys if "/" in k]
+    return (keys[0], keys[1]) if len(keys) >= 2 else None

@@ -3,9 +3,11 @@
 - :func:`choose_zones`: the zones plotted and mapped one by one, and why.
 - :func:`provenance_table`: every file used, per source, month and tile, with its
   creation stamp, from the month manifests.
-- :func:`run_summary_html`: one plain page with the facts of the run.
+- :func:`run_summary_html`: one plain page with the facts of the run, products and
+  satellites month by month among them.
 The figures are in :mod:`sezlights.plots`, figure names and labels in
-:mod:`sezlights.labels`, browsable tables in :mod:`sezlights.htmltable`.
+:mod:`sezlights.labels`, browsable tables in :mod:`sezlights.htmltable`, series names and
+colours in :mod:`sezlights.series`, the hiding of secrets in :mod:`sezlights.redact`.
 """
 
 from __future__ import annotations
@@ -13,30 +15,30 @@ from __future__ import annotations
 import html
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 import yaml
 
+from . import redact, series
 from .errors import UserError
+from .manifest import Manifest
 from .table import QUALITY
 
 UNITS = "nW/cm²/sr"
-SOURCES = ("eog", "blackmarble")  # the order sources are listed in
-SOURCE_NAMES = {"eog": "EOG VIIRS DNB", "blackmarble": "NASA Black Marble"}
 QUALITIES = QUALITY  # ok, partly_observed, no_cloud_free, outside_coverage
 MIN_SHARE = 0.5  # below this observed share a month's statistics are drawn faded
 PROVENANCE_COLUMNS = [
     "source",
     "month",
+    "product",
     "satellite",
     "tile",
     "file",
     "creation_stamp",
     "bytes_listed",
+    "read",
     "url",
 ]
 
@@ -49,12 +51,11 @@ def _show_id(zone_id: str) -> str:
 
 
 def ranking_source(table: pd.DataFrame) -> str | None:
-    """The source zones are ranked by: EOG when in the table, else the first
-    source (alphabetically); None for a table without a ``source`` column."""
-    if "source" not in table.columns or table.empty:
+    """The source zones are ranked by: the first in the report's order (None for an
+    empty table)."""
+    if table.empty:
         return None
-    sources = sorted(set(table["source"].astype(str)))
-    return "eog" if "eog" in sources else sources[0]
+    return series.sources_in(table)[0]
 
 
 def choose_zones(
@@ -68,8 +69,8 @@ def choose_zones(
     empty list counts as no list); otherwise every zone is shown when there are at
     most ``max_zones``, and beyond that the ``max_zones`` brightest: largest sum of
     lights over the months run (empty months count 0; ties by id). With several
-    sources in the table, the sum of lights is that of the EOG rows when there are
-    any, else of the first source (see :func:`ranking_source`). Ids are compared
+    sources in the table, the sum of lights is that of the first source in the report's
+    order (see :func:`ranking_source`). Ids are compared
     exactly as strings (no trimming, no case folding). A report with a plot and a
     map for each of 10,000 zones would be neither quick to build nor to read.
 
@@ -125,37 +126,30 @@ def choose_zones(
 # --------------------------------------------------------------------------- provenance
 
 
-def _source_key(source: str) -> tuple[int, str]:
-    return (SOURCES.index(source) if source in SOURCES else len(SOURCES), source)
-
-
 def provenance_table(manifests: Iterable[str | Path]) -> pd.DataFrame:
-    """Every file used: source, month, satellite, tile, file, creation stamp, size
-    in bytes as listed by the server (empty when the listing gave none) and URL.
-
-    Reads the month manifests (``{"source", "month", "satellite", "files": [{"tile",
-    "name", "url", "stamp", "size", "satellite"}], ...}``); a file's own satellite
-    wins over the manifest's. Manifests of the older single-source shape (``"tiles"``
-    instead of ``"files"``, no ``"source"``) are read as EOG. Rows are sorted by
-    source (EOG first), month, satellite and tile.
-    """
+    """Every file used: source, month, product, satellite, tile, file, creation stamp,
+    size in bytes as listed by the server (empty when the listing gave none), how it was
+    read (``download`` or ``window``) and URL, from the month manifests. Rows are sorted
+    by source (in the report's order), month, product and tile."""
     rows = []
     for path in manifests:
-        m = json.loads(Path(path).read_text(encoding="utf-8"))
-        source = m.get("source", "eog")
-        for f in m.get("files", m.get("tiles", [])):
-            rows.append(
-                {
-                    "source": source,
-                    "month": m["month"],
-                    "satellite": f.get("satellite") or m.get("satellite") or "",
-                    "tile": f["tile"],
-                    "file": f["name"],
-                    "creation_stamp": f.get("stamp") or "",
-                    "bytes_listed": f.get("size"),
-                    "url": f.get("url") or "",
-                }
-            )
+        m = Manifest.read(path)
+        for g in m.granules:
+            for part in g.parts:
+                rows.append(
+                    {
+                        "source": m.source,
+                        "month": m.month,
+                        "product": g.product + (f" ({g.line})" if g.line else ""),
+                        "satellite": g.satellite,
+                        "tile": g.tile,
+                        "file": part.name,
+                        "creation_stamp": part.stamp or "",
+                        "bytes_listed": part.size,
+                        "read": g.read,
+                        "url": redact.url(part.url),
+                    }
+                )
     df = pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)
     df["bytes_listed"] = pd.array(
         [
@@ -172,9 +166,9 @@ def provenance_table(manifests: Iterable[str | Path]) -> pd.DataFrame:
     order = sorted(
         range(len(df)),
         key=lambda i: (
-            _source_key(df["source"].iat[i]),
+            series.source_order(df["source"].iat[i]),
             df["month"].iat[i],
-            df["satellite"].iat[i],
+            df["product"].iat[i],
             df["tile"].iat[i],
             df["file"].iat[i],
         ),
@@ -184,114 +178,45 @@ def provenance_table(manifests: Iterable[str | Path]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- run summary
 
-_SECRET_KEY = re.compile(
-    r"secret|passw|token|credential|api[_-]?key|private[_-]?key|cookie|auth[_-]?key", re.I
-)
-_HIDDEN = "(hidden)"
-
-
-def _scrub_url(value: str) -> str:
-    """A URL without a password in it or secret-looking query values."""
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return value
-    if not parts.scheme or not parts.netloc:
-        return value
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:{_HIDDEN}@{host}" if ":" in userinfo else netloc
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode(
-            [(k, _HIDDEN if _SECRET_KEY.search(k) else v) for k, v in pairs], safe="()"
-        )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def redact(obj):
-    """A copy of a config with secrets hidden, for printing.
-
-    The value of every key named like a secret (``*secret*``, ``*passw*``,
-    ``*token*``, ``*credential*``, ``*api_key*``, ...) becomes ``(hidden)``,
-    except keys ending in ``url`` (``token_url`` is an address, not a secret);
-    in every string that is a URL a password (``user:pw@``) and secret-looking
-    query values are hidden. Values that are not plain YAML become strings.
-    """
-    if isinstance(obj, Mapping):
-        out = {}
-        for k, v in obj.items():
-            key = str(k)
-            if _SECRET_KEY.search(key) and not key.lower().endswith("url"):
-                out[key] = _HIDDEN if v not in (None, "") else v
-            else:
-                out[key] = redact(v)
-        return out
-    if isinstance(obj, list | tuple | set):
-        return [redact(v) for v in obj]
-    if isinstance(obj, str):
-        return _scrub_url(obj) if "://" in obj else obj
-    if obj is None or isinstance(obj, bool | int | float):
-        return obj
-    return str(obj)
-
-
-def _config_for(config: Mapping, source: str) -> Mapping:
-    """The config block of a source: ``sources.<name>``, ``<name>``, or (older
-    single-source configs) ``source`` for EOG."""
-    sources = config.get("sources")
-    if isinstance(sources, Mapping) and isinstance(sources.get(source), Mapping):
-        return sources[source]
-    if isinstance(config.get(source), Mapping):
-        return config[source]
-    if source == "eog" and isinstance(config.get("source"), Mapping):
-        return config["source"]
-    return {}
-
 
 def _join(values: Iterable) -> str:
     return ", ".join(str(v) for v in dict.fromkeys(v for v in values if v not in (None, "")))
 
 
 def _per_source(
-    config: Mapping,
-    tiles: pd.DataFrame,
+    files: pd.DataFrame,
     table: pd.DataFrame | None,
-    manifests: list[dict],
-    described: Mapping[str, Mapping] | None = None,
+    manifests: list[Manifest],
+    described: Mapping[str, Mapping],
 ) -> pd.DataFrame:
-    described = described or {}
-    sources = set(tiles["source"]) if "source" in tiles.columns else set()
-    if table is not None and "source" in table.columns:
-        sources |= set(table["source"].astype(str))
-    sources |= {m.get("source", "eog") for m in manifests}
-    sources |= set(described)
+    names = set(described) | {m.source for m in manifests}
+    if table is not None:
+        names |= set(table["source"].astype(str))
     rows = []
-    for source in sorted(sources, key=_source_key):
-        cfg = _config_for(config, source)
+    for source in sorted(names, key=series.source_order):
         about = described.get(source) or {}
-        mans = [m for m in manifests if m.get("source", "eog") == source]
-        files = tiles[tiles["source"] == source] if "source" in tiles.columns else tiles
+        mans = [m for m in manifests if m.source == source]
+        used = files[files["source"] == source]
         row = {
             "source": source,
-            "data": about.get("label") or SOURCE_NAMES.get(source, source),
-            "product": _join([m.get("product") for m in mans])
-            or str(about.get("product") or cfg.get("product", "")),
-            "collection": _join([m.get("collection") for m in mans])
-            or str(about.get("collection") or cfg.get("collection", "")),
+            "data": about.get("label") or source,
+            "product": str(about.get("product", "")),
             "satellites": _join(
-                list(files.get("satellite", [])) + [m.get("satellite") for m in mans]
-            )
-            or _join(cfg.get("satellites", []) if isinstance(cfg.get("satellites"), list) else []),
-            "months with files": files["month"].nunique() if "month" in files else 0,
-            "files used": len(files),
-            "tiles absent from the server": sum(len(m.get("tiles_absent") or []) for m in mans),
+                series.satellite_label(s)
+                for s in sorted(set(used["satellite"]), key=series.satellite_order)
+            ),
+            "months with files": used["month"].nunique(),
+            "files used": len(used),
+            "read by window": int((used["read"] == "window").sum()),
+            "tiles absent from the server": sum(len(m.absent) for m in mans),
         }
-        if about.get("variable"):
-            row["variable"] = str(about["variable"])
+        for key, title in (
+            ("collection", "collection"),
+            ("endpoint", "endpoint"),
+            ("variable", "variable"),
+        ):
+            if about.get(key):
+                row[title] = str(about[key])
         if about.get("quality_accepted") is not None:
             row["quality classes accepted"] = _join(about["quality_accepted"])
         if table is not None:
@@ -300,22 +225,47 @@ def _per_source(
             row["zone-months"] = len(q)
             for quality in QUALITIES:
                 row[quality] = int(counts.get(quality, 0))
-            other = len(q) - sum(row[quality] for quality in QUALITIES)
-            if other:
-                row["other quality"] = other
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _stamps_by_month(tiles: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """Per source, a month x tile table of creation stamps."""
+def _products_by_month(manifests: list[Manifest]) -> pd.DataFrame:
+    """Per source and month: the products and satellites read, the files each way, and
+    what the listing said (a product with no file that month, a fallback)."""
+    rows = []
+    for m in sorted(manifests, key=lambda m: (series.source_order(m.source), m.month)):
+        products = _join(
+            f"{s['product']} ({series.satellite_label(s['satellite'])})" for s in m.series
+        )
+        lines = _join(g.line for g in m.granules)
+        rows.append(
+            {
+                "source": m.source,
+                "month": m.month,
+                "products (satellites)": products or "none listed",
+                "processing line": lines,
+                "files downloaded": sum(g.read == "download" for g in m.granules),
+                "files read by window": sum(g.read == "window" for g in m.granules),
+                "tiles absent": _join(f"{a['tile']} ({a['product']})" for a in m.absent),
+                "notes": "; ".join(m.notes),
+            }
+        )
+    df = pd.DataFrame(rows)
+    if len(df) and not df["processing line"].astype(bool).any():
+        df = df.drop(columns="processing line")
+    return df
+
+
+def _stamps_by_month(files: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Per source, a month x tile table of creation stamps (a tile per product where a
+    source has several)."""
     out = []
-    if tiles.empty:
+    if files.empty:
         return out
-    for source in sorted(set(tiles["source"]), key=_source_key):
-        t = tiles[tiles["source"] == source].copy()
-        if t["satellite"].nunique() > 1:
-            t["tile"] = t["tile"] + " (" + t["satellite"] + ")"
+    for source in sorted(set(files["source"]), key=series.source_order):
+        t = files[files["source"] == source].copy()
+        if t["product"].nunique() > 1:
+            t["tile"] = t["tile"] + " (" + t["product"] + ")"
         grid = t.pivot_table(
             index="month", columns="tile", values="creation_stamp", aggfunc=_join
         ).fillna("")
@@ -336,44 +286,35 @@ def run_summary_html(
     zones_summary: str | Path,
     config: Mapping,
     months: Sequence[str],
-    tiles: pd.DataFrame,
+    files: pd.DataFrame,
     shown: pd.DataFrame,
     *,
     table: pd.DataFrame | None = None,
     manifests: Iterable[str | Path] = (),
     sources: Mapping[str, Mapping] | None = None,
+    tiles_needed: Mapping[str, list[str]] | None = None,
 ) -> str:
     """A plain HTML page with the facts of the run.
 
-    - facts: months, zones file and its SHA-256, zone count, id field, tiles needed,
-      files used, the zones plotted one by one (``shown``, from :func:`choose_zones`);
-    - per source: product, collection (Black Marble), satellites, files used, tiles
-      absent from the server (from ``manifests``, the month manifest files), and how
-      many zone-months are ok / partly_observed / no_cloud_free / outside_coverage
+    - facts: months, zones file and its SHA-256, zone count, id field, tiles needed
+      (``tiles_needed``: per grid, from the pixel index), files used, the zones plotted
+      one by one (``shown``, from :func:`choose_zones`);
+    - per source (``sources``: ``{name: Source.provenance()}``): label, products,
+      collection, satellites, files used (each way), tiles absent from the server, and
+      how many zone-months are ok / partly_observed / no_cloud_free / outside_coverage
       (from ``table``, the statistics table; left out without it);
-    - the creation stamp of each tile per month, per source (``tiles``, from
+    - per source and month: the products and satellites read, the files each way, the
+      tiles absent and the listing's notes (from ``manifests``);
+    - the creation stamp of each tile per month, per source (``files``, from
       :func:`provenance_table`);
-    - the configuration as YAML, secrets hidden (:func:`redact`).
-
-    ``sources`` describes each configured source (``{name: Source.provenance()}``:
-    label, product, collection, variable, quality classes accepted); product and
-    collection come from the manifests, or else from ``sources``, or else from the
-    config. The tiles needed are the zones summary's ``tiles_needed`` (a list, or
-    per source), or else its ``grids.<source>.tiles_near``.
+    - the configuration as YAML (``config``, already redacted: :func:`sezlights.redact.redact`).
     """
     z = json.loads(Path(zones_summary).read_text(encoding="utf-8"))
-    mans = [json.loads(Path(p).read_text(encoding="utf-8")) for p in manifests]
-    needed = z.get("tiles_needed")
-    if needed is None:
-        grids = z.get("grids") or {}
-        needed = {name: grid.get("tiles_near", []) for name, grid in grids.items()}
-    if isinstance(needed, Mapping):
-        needed_text = "; ".join(
-            f"{s}: {', '.join(map(str, needed[s])) or 'none'}"
-            for s in sorted(needed, key=_source_key)
-        )
-    else:
-        needed_text = ", ".join(map(str, needed))
+    mans = [Manifest.read(p) for p in manifests]
+    needed_text = "; ".join(
+        f"{grid}: {', '.join(map(str, tiles)) or 'none'}"
+        for grid, tiles in sorted((tiles_needed or {}).items())
+    )
     n_zones = z.get("zones", "")
     if len(shown):
         plotted = f"{len(shown)} of {n_zones} ({shown['why'].iloc[0]})"
@@ -387,16 +328,15 @@ def run_summary_html(
         ("zones", n_zones),
         ("id field", z.get("id_field", "")),
         ("tiles needed", needed_text),
-        ("files used", len(tiles)),
+        ("files used", len(files)),
         ("zones plotted one by one", plotted),
     ]
-    facts_html = _kv_table(facts)
-    per_source = _per_source(config, tiles, table, mans, sources)
+    per_source = _per_source(files, table, mans, sources or {})
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Run summary</title>",
         _PAGE_STYLE,
         "</head><body><h2>Run summary</h2>",
-        facts_html,
+        _kv_table(facts),
     ]
     if len(per_source):
         parts += [
@@ -407,24 +347,20 @@ def run_summary_html(
             "that is not <i>ok</i> poorly observed.</p>",
             per_source.to_html(index=False, escape=True, na_rep=""),
         ]
-    for source, grid in _stamps_by_month(tiles):
+    by_month = _products_by_month(mans)
+    if len(by_month):
+        parts += [
+            "<h3>Products and satellites, month by month</h3>",
+            "<p>Suomi NPP (npp) and NOAA-20 (j01) are separate rows of the table: in the "
+            "months both flew, a zone has a row for each.</p>",
+            by_month.to_html(index=False, escape=True, na_rep=""),
+        ]
+    for source, grid in _stamps_by_month(files):
         parts += [
             f"<h3>Creation stamp of each tile used: {html.escape(source)}</h3>",
             grid.reset_index().to_html(index=False, escape=True),
         ]
-    absent = [
-        (m.get("source", "eog"), m.get("month", ""), ", ".join(map(str, m["tiles_absent"])))
-        for m in mans
-        if m.get("tiles_absent")
-    ]
-    if absent:
-        parts += [
-            "<h3>Tiles needed but absent from the server</h3>",
-            pd.DataFrame(absent, columns=["source", "month", "tiles"]).to_html(
-                index=False, escape=True
-            ),
-        ]
-    cfg = yaml.safe_dump(redact(dict(config)), sort_keys=False, allow_unicode=True)
+    cfg = yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True)
     parts += ["<h3>Configuration</h3><pre>", html.escape(cfg), "</pre></body></html>\n"]
     return "".join(parts)
 

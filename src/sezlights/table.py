@@ -17,11 +17,12 @@ import pandas as pd
 
 from .atomic import atomic_path
 
-COLUMNS = [
+STATS_COLUMNS = [
     "zone_id",
     "month",
     "source",
     "satellite",
+    "product",
     "area_km2",
     "pixels",
     "pixels_observed",
@@ -36,10 +37,19 @@ COLUMNS = [
     "cf_cvg_min",
     "quality",
 ]
+COLUMNS = STATS_COLUMNS  # the combined table's
 RADIANCE = ["sum", "mean", "median", "min", "max", "std"]
 QUALITY = ("ok", "partly_observed", "no_cloud_free", "outside_coverage")
-TEXT = {"zone_id": str, "month": str, "source": str, "satellite": str, "quality": str}
-SORT = ["zone_id", "month", "source"]
+TEXT = {
+    "zone_id": str,
+    "month": str,
+    "source": str,
+    "satellite": str,
+    "product": str,
+    "quality": str,
+}
+KEY = ["zone_id", "month", "source", "satellite"]  # one row each
+SORT = KEY
 
 # decimals ("f"), significant digits ("g") or significant digits in positional
 # notation ("p") each numeric column is written with

@@ -1,8 +1,9 @@
 """Per-zone statistics of one month: gather the indexed pixels, then reduce per zone.
 
-:func:`gather` reads, from each of the month's files, only the rows some zone
-touches (each file once, front to back), and copies each run of the index out of
-its row. :func:`reduce` turns the gathered values into the table's statistics:
+:func:`gather` reads, from each of the month's granules (a downloaded file, or a remote
+one read by window), only what some zone touches: the rows of a streamed band, the
+blocks of a random-access one; and copies each run of the index out of them.
+:func:`reduce` turns one series' gathered values into the table's statistics:
 
 - weights: the pixel's coverage fraction (``coverage``, the default) or 1 for
   every pixel the zone overlaps (``all_touched``);
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rasterio.windows import Window
 
 from . import table
 from .sources import KINDS, Source
@@ -39,18 +41,23 @@ def pixel_offsets(index: dict) -> np.ndarray:
 
 def gather(
     index: dict,
-    files: list[str | Path],
+    granules: list,
     source: Source,
+    files: str | Path | None = None,
+    session=None,
     scratch: str | Path | None = None,
     kinds=KINDS,
     threads: int = 1,
 ) -> dict[str, np.ndarray]:
-    """Every indexed pixel's value per band kind (float32, NaN where no file covers
-    it), and ``covered``: whether a file of the month holds the pixel.
+    """Every indexed pixel's value per band kind (float32, NaN where no granule covers
+    it), and ``covered``: whether a granule of the month holds the pixel.
 
-    Each file is read once; with ``threads`` > 1 that many files are read at once
-    (ISA-L and HDF5 decompress without holding the GIL), each filling its own
-    tile's pixels.
+    Each granule (a tile, or a global file) is opened once through its source
+    (:meth:`~sezlights.sources.Source.open`: from the month's downloaded ``files``, or
+    read by window through ``session``) and fills the pixels inside its window. Streamed
+    bands are read row by row (only the rows some zone touches); random-access bands
+    block by block (only the blocks holding some zone's pixels). With ``threads`` > 1 that
+    many granules are read at once (ISA-L, HDF5 and GDAL release the GIL).
     """
     off = pixel_offsets(index)
     total = int(off[-1])
@@ -59,42 +66,87 @@ def gather(
     if scratch is not None:
         Path(scratch).mkdir(parents=True, exist_ok=True)
         clean_scratch(scratch)
-    tile_ids = source.tiles.ids
-    tile_of_entry = index["tile"]
+    rows, cols, lengths = index["row"], index["col"], index["length"]
 
-    def read(path):
-        t = tile_ids.index(source.tile_of(Path(path).name))
-        a, b = np.searchsorted(tile_of_entry, [t, t + 1])
-        if a == b:
-            return
-        rows, cols, lengths = index["row"][a:b], index["col"][a:b], index["length"][a:b]
-        base = int(off[a])
-        out["covered"][base : int(off[b])] = True
-        # per pixel: its column; per row: the range of its pixels (entries are sorted by row)
-        colidx = _concatenated_ranges(cols, lengths)
-        row_starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        uniq_rows = rows[row_starts]
-        pix_start = off[a + row_starts] - base
-        pix_end = np.r_[pix_start[1:], int(off[b]) - base]
-        for band in source.bands(Path(path), kinds, scratch):
-            dest = out[band.kind][base : int(off[b])]
-            local = uniq_rows - int(band.window.row_off)
-            cshift = int(band.window.col_off)
-            k = 0
-            for row, line in band.rows(local):
-                while local[k] != row:  # rows come back in the order asked
-                    k += 1
-                s, e = pix_start[k], pix_end[k]
-                dest[s:e] = line[colidx[s:e] - cshift]
-                k += 1
+    def read(granule):
+        with source.open(granule, files, session, kinds, scratch) as bands:
+            for band in bands:
+                sel = _inside(band.window, rows, cols, lengths)
+                if sel.size == 0:
+                    continue
+                sel = sel[np.lexsort((cols[sel], rows[sel]))]  # by row, then column
+                pix = _concatenated_ranges(off[sel], lengths[sel])
+                out["covered"][pix] = True
+                if band.read is not None:
+                    _fill_blocks(out[band.kind], band, pix, sel, rows, cols, lengths)
+                else:
+                    _fill_rows(out[band.kind], band, pix, sel, rows, cols, lengths)
 
-    if threads > 1 and len(files) > 1:
+    if threads > 1 and len(granules) > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(read, files))  # list(): re-raise the first error
+            list(pool.map(read, granules))  # list(): re-raise the first error
     else:
-        for f in files:
-            read(f)
+        for g in granules:
+            read(g)
     return out
+
+
+def _inside(window, rows, cols, lengths) -> np.ndarray:
+    """Index entries inside ``window``; an entry across its edge is a bug (the index is
+    split at every tile edge of its grid)."""
+    r0, c0 = int(window.row_off), int(window.col_off)
+    r1, c1 = r0 + int(window.height), c0 + int(window.width)
+    rows_in = (rows >= r0) & (rows < r1)
+    inside = rows_in & (cols >= c0) & (cols + lengths <= c1)
+    across = rows_in & ~inside & (cols < c1) & (cols + lengths > c0)
+    if across.any():
+        raise RuntimeError(f"{int(across.sum())} index runs cross the edge of window {window}")
+    return np.flatnonzero(inside)
+
+
+def _fill_rows(dest, band, pix, sel, rows, cols, lengths) -> None:
+    """A streamed band: each needed row once, in order, its pixels copied out."""
+    r0, c0 = int(band.window.row_off), int(band.window.col_off)
+    colidx = _concatenated_ranges(cols[sel], lengths[sel]) - c0
+    per_entry = lengths[sel]
+    ends = np.cumsum(per_entry)
+    first_of_row = np.flatnonzero(np.r_[True, rows[sel][1:] != rows[sel][:-1]])
+    uniq = rows[sel][first_of_row] - r0
+    start = np.r_[0, ends][first_of_row]
+    stop = np.r_[start[1:], ends[-1]]
+    k = 0
+    for row, line in band.rows(uniq):
+        while uniq[k] != row:  # rows come back in the order asked
+            k += 1
+        s, e = start[k], stop[k]
+        dest[pix[s:e]] = line[colidx[s:e]]
+        k += 1
+
+
+def _fill_blocks(dest, band, pix, sel, rows, cols, lengths) -> None:
+    """A random-access band: the blocks holding needed pixels, runs of neighbouring
+    blocks in a row of blocks read as one window."""
+    w = band.window
+    height, width = int(w.height), int(w.width)
+    bh, bw = band.block_shape
+    r = np.repeat(rows[sel], lengths[sel]) - int(w.row_off)
+    c = _concatenated_ranges(cols[sel], lengths[sel]) - int(w.col_off)
+    nbx = -(-width // bw)
+    block = (r // bh) * nbx + c // bw
+    order = np.argsort(block, kind="stable")
+    sorted_blocks = block[order]
+    needed = np.unique(sorted_blocks)
+    brow, bcol = needed // nbx, needed % nbx
+    # runs of consecutive blocks in one row of blocks: one read each
+    breaks = np.flatnonzero((np.diff(brow) != 0) | (np.diff(bcol) != 1)) + 1
+    for run in np.split(np.arange(needed.size), breaks):
+        y0, x0 = int(brow[run[0]]) * bh, int(bcol[run[0]]) * bw
+        y1, x1 = min(height, y0 + bh), min(width, int(bcol[run[-1]] + 1) * bw)
+        arr = band.read(Window(x0, y0, x1 - x0, y1 - y0))
+        lo = np.searchsorted(sorted_blocks, needed[run[0]], side="left")
+        hi = np.searchsorted(sorted_blocks, needed[run[-1]], side="right")
+        take = order[lo:hi]
+        dest[pix[take]] = arr[r[take] - y0, c[take] - x0]
 
 
 def _concatenated_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -112,17 +164,22 @@ def _concatenated_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 def reduce(
     index: dict,
     values: dict[str, np.ndarray],
+    zones: pd.DataFrame,
     month: str,
     source: str,
     satellite: str,
+    product: str,
     weighting: str = "coverage",
     min_cloud_free: float = 1,
 ) -> pd.DataFrame:
-    """The month's statistics per zone (the table's columns, see :mod:`sezlights.table`)."""
+    """One series' statistics of the month per zone: the zone table's facts (``zones``,
+    one row per zone number of the index) joined with the statistics (the table's
+    columns, see :mod:`sezlights.table`)."""
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be one of {WEIGHTINGS}")
-    ids = index["zone_id"]
-    n = ids.size
+    n = int(index["zones"])
+    if len(zones) != n:
+        raise ValueError(f"the index has {n} zones, the zone table {len(zones)}")
     lengths = index["length"]
     zone = np.repeat(index["zone"], lengths)
     frac = np.repeat(index["weight"], lengths).astype(np.float64)
@@ -165,11 +222,12 @@ def reduce(
     )
     df = pd.DataFrame(
         {
-            "zone_id": ids.astype(str),
+            "zone_id": zones["zone_id"].astype(str).to_numpy(),
             "month": month,
             "source": source,
             "satellite": satellite,
-            "area_km2": index["area_km2"],
+            "product": product,
+            "area_km2": zones["area_km2"].to_numpy(dtype=np.float64),
             "pixels": pixels,
             "pixels_observed": w_obs,
             "observed_share": np.where(pixels > 0, share, np.nan),
@@ -187,7 +245,7 @@ def reduce(
     df["cf_cvg_mean"] = np.where(none_covered, np.nan, cvg_mean)
     df["cf_cvg_min"] = np.where(none_covered, np.nan, cmin)
     df["quality"] = quality
-    return df[table.COLUMNS].sort_values(["zone_id"], kind="stable").reset_index(drop=True)
+    return df[table.STATS_COLUMNS].sort_values(["zone_id"], kind="stable").reset_index(drop=True)
 
 
 def _per_zone(ufunc, z: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:

@@ -24,11 +24,13 @@ import geopandas as gpd
 import numpy as np
 import shapely
 import shapely.affinity
+from pyproj import Geod
 
 from .atomic import atomic_path
 from .errors import ZonesError
 
 log = logging.getLogger(__name__)
+_GEOD = Geod(ellps="WGS84")
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
 # what GDAL says of a GeoPackage whose name does not end in .gpkg (read or written)
@@ -88,11 +90,6 @@ def fingerprint(path: str | Path) -> str:
                 h.update(chunk)
         h.update(b"\0")
     return h.hexdigest()
-
-
-def sha256(path: str | Path) -> str:
-    """Alias of :func:`fingerprint` (the zones summary's ``sha256``)."""
-    return fingerprint(path)
 
 
 def choose_layer(path: Path, layer: str | None) -> str | None:
@@ -277,14 +274,31 @@ def read_prepared(path: str | Path) -> gpd.GeoDataFrame:
     return gdf
 
 
-def tiles_near(gdf: gpd.GeoDataFrame, tiles) -> list[str]:
-    """The tiles within a pixel of some zone part (for planning before the index exists).
+def geodesic_area_km2(geom) -> float:
+    """A zone's area on the WGS84 ellipsoid."""
+    return abs(_GEOD.geometry_area_perimeter(geom)[0]) / 1e6
 
-    Each part of a multi-part zone counts on its own, so a zone cut at the
-    antimeridian needs the tiles at both ends of the globe, not all between.
-    """
-    lattice = tiles.lattice
-    hit: set[str] = set()
-    for b in gdf.geometry.explode(index_parts=False).bounds.itertuples(index=False):
-        hit.update(tiles.tiles_for_window(lattice.window_for_bounds(b, pad=1)))
-    return [t for t in tiles.ids if t in hit]
+
+AREA_COLUMNS = ["zone_id", "area_km2"]
+
+
+def write_areas(gdf: gpd.GeoDataFrame, dest: str | Path) -> None:
+    """The zone table of the prepared zones (one row per zone number of the pixel index,
+    in order): the facts the statistics' rows carry, atomically."""
+    import pandas as pd
+
+    from .table import write_csv
+
+    table = pd.DataFrame(
+        {
+            "zone_id": gdf["zone_id"].astype(str).to_numpy(),
+            "area_km2": [round(geodesic_area_km2(g), 6) for g in gdf.geometry],
+        }
+    )
+    write_csv(table[AREA_COLUMNS], dest)
+
+
+def read_areas(path: str | Path):
+    import pandas as pd
+
+    return pd.read_csv(path, dtype={"zone_id": str}, keep_default_na=False, na_values={})

@@ -10,9 +10,11 @@ running the pipeline needs:
   ``<log>.progress`` files of the job log contract: a live display on a terminal
   (``rich``), a plain line per download at most every ``progress_interval`` seconds
   otherwise;
-- the workflow's warnings and Snakemake's "Nothing to be done" as they are; the job
-  counts and the dry-run lines of ``--dry-run``;
-- at the end, where the table, the per-month tables and the report are, or, as the
+- the workflow's warnings and Snakemake's "Nothing to be done" as they are; a job's
+  notes (``NOTE <text>`` lines of its log: a republished file, a tile the server lacks)
+  when it ends; the job counts and the dry-run lines of ``--dry-run``;
+- at the end, where the table, the per-month tables and the report are (read from the
+  ``results/run.json`` the workflow writes), or, as the
   very last line, the one-line reason the run failed (the ``ERROR <message>`` last
   line of the first failed job's log, or the message of the error Snakemake raised).
 

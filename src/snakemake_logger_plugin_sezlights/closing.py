@@ -11,7 +11,7 @@ import time
 
 from .failures import Failure, Failures
 from .records import steps as steps_text
-from .results import REPORT, result_lines
+from .results import result_lines
 from .steps import Steps
 from .text import clean_exception, final_line, human_duration, local_path, strip_annotation
 
@@ -57,7 +57,7 @@ class Paths:
             parts += ["--directory", os.path.relpath(os.getcwd(), self.start_dir)]
         if self.cli_configfiles:
             parts += ["--configfile", *(self.show_abs(f) for f in self.cli_configfiles)]
-        parts += ["--report", REPORT]
+        parts += ["--report"]  # the report's path follows (results.RUN_FILE says it)
         return shlex.join(parts)
 
 

@@ -167,6 +167,9 @@ class LogHandler(LogHandlerBase):
         job = self._steps.job_finished(record)
         if job is not None:
             self._poll_job(job)  # its last bytes, if the file is still there
+            if not self._quiet_all:
+                for text in job.notes():
+                    self._say(f"note: {text}")
 
     # -- downloads ----------------------------------------------------------------------
 

@@ -1,21 +1,23 @@
-"""Where the run's results are: the table, the per-month tables and the report."""
+"""Where the run's results are: read from the one file the workflow writes about them.
 
+The workflow's ``record_where_results_are`` job writes :data:`RUN_FILE`
+(``results/run.json``): the table and its other forms, the per-month tables (a pattern,
+with the run's sources and months), and where ``snakemake --report`` puts the report.
+Nothing here knows the workflow's paths but that file's. In a storage run the file is in
+the bucket: the job also writes it to its log (:data:`RUN_LOG`), which Snakemake keeps on
+this machine (``.snakemake/storage/<scheme>/<bucket>/<prefix>/logs/...``).
+"""
+
+from __future__ import annotations
+
+import json
 import os
-import re
-from collections import defaultdict
 from pathlib import Path
 
 from .text import LOCAL_STORAGE_PREFIX
 
-TABLE = "results/zonal_stats.csv"
-STATS_DIR = "results/stats"
-REPORT = "results/report.html"
-
-_MONTH_FILE = re.compile(
-    r"^(?P<dir>.*?results/stats/(?P<source>[^/]+)/)(?P<month>\d{4}-\d{2})\.csv$"
-)
-# top-level folders of the workflow's files: what precedes them in a storage URI is the prefix
-_ROOTS = ("results/", "resources/", "logs/", "benchmarks/")
+RUN_FILE = "results/run.json"
+RUN_LOG = "logs/record_where_results_are.log"  # the same JSON, kept locally in storage runs
 
 
 def _months_text(months) -> str:
@@ -26,105 +28,111 @@ def _months_text(months) -> str:
 
 
 def storage_prefix(uris) -> str | None:
-    """``s3://bucket/prefix/`` from the storage URIs of the run's outputs."""
+    """``s3://bucket/prefix/`` from the storage URI of the run file among the outputs."""
     for uri in uris:
-        for root in _ROOTS:
-            i = uri.find("/" + root)
-            if i >= 0:
-                return uri[: i + 1]
+        if uri.endswith("/" + RUN_FILE):
+            return uri[: -len(RUN_FILE)]
     return None
 
 
-def stored_prefixes(local_storage: Path = LOCAL_STORAGE_PREFIX, depth: int = 8) -> list[str]:
-    """Storage prefixes an earlier run used here, from the local copies Snakemake keeps.
-
-    Snakemake keeps the logs of storage runs under ``.snakemake/storage/<scheme>/...``
-    (``s3://bucket/prefix/logs/x.log`` is ``.snakemake/storage/s3/bucket/prefix/logs/x.log``).
-    """
+def stored_prefixes(local_storage: Path = LOCAL_STORAGE_PREFIX) -> list[str]:
+    """Storage prefixes an earlier run used here, from the run file's log that Snakemake
+    keeps (``s3://bucket/prefix/logs/x.log`` is ``.snakemake/storage/s3/bucket/prefix/logs/
+    x.log``)."""
     found = []
     if not local_storage.is_dir():
         return found
-    for scheme in sorted(p for p in local_storage.iterdir() if p.is_dir()):
-        for root, dirs, _ in os.walk(scheme):
-            rel = Path(root).relative_to(scheme)
-            if rel.parts and any(d + "/" in _ROOTS for d in dirs):
-                found.append(f"{scheme.name}://{rel.as_posix()}/")
-                dirs.clear()
-            elif len(rel.parts) >= depth:
-                dirs.clear()
-            else:
-                dirs.sort()
+    for copy in sorted(local_storage.glob(f"*/**/{RUN_LOG}")):
+        rel = copy.relative_to(local_storage)
+        scheme, rest = rel.parts[0], Path(*rel.parts[1:]).as_posix()
+        found.append(f"{scheme}://{rest[: -len(RUN_LOG)]}")
     return found
 
 
-def _local_month_dirs(base: Path) -> list[str]:
-    stats = base / STATS_DIR
-    found = []
-    if not stats.is_dir():
-        return found
-    for source in sorted(p for p in stats.iterdir() if p.is_dir()):
-        months = [p.stem for p in source.glob("*.csv") if re.fullmatch(r"\d{4}-\d{2}", p.stem)]
-        if months:
-            found.append((source.name, months))
-    return found
+def read_run(prefix: str | None = None) -> dict | None:
+    """The run file (local), or in a storage run under ``prefix`` its kept log."""
+    paths = [Path(RUN_FILE), Path(RUN_LOG)]
+    if prefix:
+        scheme, rest = prefix.split("://", 1)
+        base = LOCAL_STORAGE_PREFIX / scheme / rest
+        paths = [base / RUN_FILE, base / RUN_LOG]
+    for path in paths:
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(run, dict):
+            return run
+    return None
 
 
 def result_lines(
-    storage_uris=(), show=lambda path: path, report_command: str = f"snakemake --report {REPORT}"
+    storage_uris=(), show=lambda path: path, report_command: str = "snakemake --report"
 ) -> list[str]:
-    """The closing lines of a successful run.
+    """The closing lines of a successful run, from the run file.
 
-    ``storage_uris``: the storage URIs of the outputs of this run's jobs (when it ran
-    with a storage provider, the results are there, not on this disk); ``show`` turns a
-    path relative to the working directory into the path to print; ``report_command``
-    makes the report.
+    ``storage_uris``: the storage URIs of the outputs of this run's jobs (in a storage
+    run the results are there, not on this disk); ``show`` turns a path relative to the
+    working directory into the path to print; ``report_command`` makes the report.
     """
     prefix = storage_prefix(storage_uris)
-    if prefix is None and not Path(TABLE).exists():
-        # e.g. "Nothing to be done" in a storage run: no job named its outputs
+    if prefix is None and not Path(RUN_FILE).exists():
         stored = stored_prefixes()
         prefix = stored[0] if len(stored) == 1 else None
+    run = read_run(prefix)
+    if run is None:
+        return ["results: not made yet (this run ended before its table)"]
+    report = run.get("report", "")
+    command = f"{report_command} {report}".strip()
     lines = []
+    table = run.get("table", "")
+    others = [run[k] for k in ("parquet", "wide") if run.get(k)]
     if prefix:
-        lines.append(f"table: {prefix}{TABLE}")
-        by_dir = defaultdict(list)
-        for uri in storage_uris:
-            m = _MONTH_FILE.match(uri)
-            if m:
-                by_dir[m["dir"]].append(m["month"])
-        if by_dir:
-            dirs = ", ".join(
-                f"{d} ({_months_text(months)} written by this run)"
-                for d, months in sorted(by_dir.items())
+        lines.append(f"table: {prefix}{table}")
+        if others:
+            lines.append("also: " + ", ".join(f"{prefix}{p}" for p in others))
+        pattern = run.get("per_month", "")
+        if pattern:
+            lines.append(
+                f"per-month tables: {prefix}{pattern} ({_months_text(run.get('months', []))})"
             )
-            lines.append(f"per-month tables: {dirs}")
-        else:
-            lines.append(f"per-month tables: {prefix}{STATS_DIR}/<source>/<YYYY-MM>.csv")
-        lines.append(f"report: {report_command}")
+        lines.append(f"report: {command}")
         return lines
+    lines.append(f"table: {show(table)}" if Path(table).exists() else "table: not made yet")
+    if others:
+        lines.append("also: " + ", ".join(show(p) for p in others if Path(p).exists()))
+    lines += _per_month(run, show)
+    if report and Path(report).exists() and _mtime(report) >= _mtime(table):
+        lines.append(f"report: {show(report)}")
+    elif Path(table).exists():
+        lines.append(f"report: {command}")
+    return [ln for ln in lines if not ln.endswith("also: ")]
 
-    base = Path(".")
-    table = base / TABLE
-    if table.exists():
-        lines.append(f"table: {show(TABLE)}")
-    else:
-        lines.append(f"table: not made yet ({show(TABLE)} is missing)")
-    month_dirs = _local_month_dirs(base)
-    if month_dirs:
-        dirs = ", ".join(
-            f"{show(f'{STATS_DIR}/{source}')}/ ({_months_text(months)})"
-            for source, months in month_dirs
+
+def _per_month(run: dict, show) -> list[str]:
+    """Where the per-month tables are; those missing (deleted since) are said, with how to
+    get them back."""
+    pattern = run.get("per_month")
+    if not pattern:
+        return []
+    parts, missing = [], []
+    for source in run.get("sources", []):
+        months = run.get("months", [])
+        have = [m for m in months if Path(pattern.format(source=source, month=m)).exists()]
+        missing += [pattern.format(source=source, month=m) for m in months if m not in have]
+        if have:
+            folder = os.path.dirname(pattern.format(source=source, month="x"))
+            parts.append(f"{show(folder)}/ ({_months_text(have)})")
+    lines = [f"per-month tables: {', '.join(parts)}"] if parts else []
+    if missing:
+        lines.append(
+            f"per-month tables missing: {len(missing)} (e.g. {show(missing[0])}); run again to "
+            "make them anew"
         )
-        lines.append(f"per-month tables: {dirs}")
-    report = base / REPORT
-    if report.exists() and (not table.exists() or _mtime(report) >= _mtime(table)):
-        lines.append(f"report: {show(REPORT)}")
-    elif table.exists():
-        lines.append(f"report: {report_command}")
     return lines
 
 
-def _mtime(path: Path) -> float:
+def _mtime(path: str) -> float:
     try:
         return os.stat(path).st_mtime
     except OSError:

@@ -30,6 +30,18 @@ class Job:
     def progress_files(self):
         return [Path(f"{local_path(log)}.progress") for log in self.logs]
 
+    def notes(self) -> list[str]:
+        """The ``NOTE <text>`` lines of the job's log (the job log contract): things to
+        read, said when the job ends."""
+        out = []
+        for log in self.logs:
+            try:
+                text = local_path(log).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            out += [ln[5:].strip() for ln in text.splitlines() if ln.startswith("NOTE ")]
+        return out
+
 
 class Steps:
     """The jobs of the run and the step count, from RUN_INFO, JOB_INFO, JOB_FINISHED and

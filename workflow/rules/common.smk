@@ -1,8 +1,9 @@
-# Config helpers and input functions shared by the stages. No network here: the
-# parse-time listings are in listings.smk.
+# Config, helpers and input functions shared by the stages. Parsing does no work: no
+# network, no file written, and one environment variable (SEZLIGHTS_SOURCE, below).
+# Planning that needs the servers is done by jobs (plan.smk).
+import datetime as dt
 import json
 import os
-from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
@@ -16,94 +17,236 @@ except ImportError:
         "(or `pip install -e .` in the pipeline's folder) and use that environment."
     ) from None
 
-# The checkout this workflow runs from (standalone, or as a module of another workflow):
-# with --sdm conda, each job environment's post-deploy script (workflow/envs/) installs
-# the sezlights package from it. Set in every process: a job deploys its own. (The folder
-# of this file itself: workflow.source_path would give a copy in Snakemake's temporary
-# source cache.)
+from sezlights import config as settings
+from sezlights import labels as figure_names
+from sezlights import memory
+from sezlights import sources as data_sources
+from sezlights import zones as zone_files
+from sezlights.errors import UserError
+from sezlights.manifest import Manifest
+from sezlights.redact import redact
+
+# The checkout this workflow runs from (standalone, or as a module of another workflow).
+# The one environment variable parsing sets: with --sdm conda, Snakemake copies each
+# environment's post-deploy script (workflow/envs/) into the conda prefix, from where it
+# cannot find this checkout to install the sezlights package; it reads it here. Every
+# process computes it from its own Snakefile's place, so it carries nothing between
+# processes. (The folder of this file itself: workflow.source_path would give a copy in
+# Snakemake's source cache.)
 PACKAGE_SOURCE_ENV = "SEZLIGHTS_SOURCE"
 os.environ[PACKAGE_SOURCE_ENV] = os.path.normpath(
     workflow.current_basedir.join("../..").get_path_or_uri(secret_free=True)
 )
-
-from sezlights import config as settings
-from sezlights import memory
-from sezlights import labels as figure_names
-from sezlights import sources as data_sources
-from sezlights import zones as zone_files
-from sezlights.errors import UserError
-
-for _note in settings.upgrade(config):
-    logger.warning(_note)
-validate(config, schema="../schemas/config.schema.yaml")
-
-SOURCES = data_sources.configured(config)
-SOURCE = {name: data_sources.get(name, config) for name in SOURCES}
-KEEP_FILES = config["download"]["keep"]
-
-
-# download.local: true or false; auto is decided when the run starts (listings.smk,
-# onstart), once the executor is known
-DOWNLOAD_LOCAL = config["download"]["local"] is True
-KEEP_MOSAIC = config["mosaic"]["keep"]
-ZONES_PATH = config["zones"]["path"]
-
-
-wildcard_constraints:
-    source="|".join(SOURCES),
-    month=r"\d{4}-\d{2}",
-    file=r"[^/]+",
 
 
 def config_error(exc):
     return WorkflowError(f"config error: {exc}")
 
 
-ZONES_ENV = "SEZLIGHTS_ZONES_FINGERPRINT"
+for _note in settings.upgrade(config):
+    logger.warning(_note)
+validate(config, schema="../schemas/config.schema.yaml")
+
+try:
+    SOURCES = data_sources.configured(config)
+    SOURCE = {name: data_sources.get(name, config) for name in SOURCES}
+    END_LATEST = str(config["months"]["end"]) == "latest"
+    # a fixed range is checked now; `latest` is decided by a job (find_latest_month)
+    FIXED_MONTHS = None if END_LATEST else settings.months(config)
+except UserError as exc:
+    raise config_error(exc) from None
+
+GRID_OF = {name: SOURCE[name].grid.key for name in SOURCES}
+GRIDS = sorted(set(GRID_OF.values()))
+KEEP_FILES = config["download"]["keep"]
+KEEP_MOSAIC = config["mosaic"]["keep"]
+ZONES_PATH = config["zones"]["path"]
+# download.local: true or false; auto is decided when the run starts (plan.smk, onstart),
+# once the executor is known
+DOWNLOAD_LOCAL = config["download"]["local"] is True
+RUN_STARTED = dt.datetime.now(dt.UTC)
 
 
-def zones_identity():
-    """The zones' content identity (every file of the dataset), checked on every run.
+wildcard_constraints:
+    source="|".join(SOURCES),
+    grid="|".join(GRIDS),
+    month=r"\d{4}-\d{2}",
 
-    A params value: when it changes, the zones are prepared again, whatever the
-    files' timestamps say (an edited .dbf, an older copy put back with cp -p).
 
-    Only the main Snakemake process reads the zones file: it is the user's, and may
-    be where no job can see it (AWS Batch jobs get only the files git tracks, below
-    10 MB). Jobs get the value in ZONES_ENV (inherited by local and cluster jobs,
-    passed to cloud jobs as a declared envvar), so they build the same DAG.
-    """
-    if not workflow.is_main_process and os.environ.get(ZONES_ENV):
-        return os.environ[ZONES_ENV]
+# ---------------------------------------------------------------- settings as params
+# Every setting a job reads reaches it as a params value, so that Snakemake reruns the
+# job when it changes (scripts read nothing else of the config, but download.* network
+# settings, which change how files are fetched, never what they hold).
+
+
+def source_settings(wildcards):
+    """The source's own config block (what it lists, reads and how it labels)."""
+    return {
+        "name": wildcards.source,
+        "settings": dict(config.get(wildcards.source, {})),
+    }
+
+
+def grid_settings(key):
+    """The settings of a source on grid ``key`` (its lattice and tiles come from them)."""
+    name = next(n for n in SOURCES if GRID_OF[n] == key)
+    return {"name": name, "settings": dict(config.get(name, {}))}
+
+
+def grid_source(wildcards):
+    return grid_settings(wildcards.grid)
+
+
+def zones_fingerprint(wildcards):
+    """The zones' content identity (every file of the dataset), a params value of
+    prepare_zones: when it changes, the zones are prepared again, whatever the files'
+    timestamps say (an edited .dbf, an older copy put back with cp -p). Read only when
+    prepare_zones is planned (in the main process: the zones file is the user's)."""
     try:
-        fingerprint = zone_files.fingerprint(ZONES_PATH)
+        return zone_files.fingerprint(ZONES_PATH)
     except UserError as exc:
-        if not workflow.is_main_process:
-            # a job only runs its own step, never prepare_zones (a localrule): the
-            # fingerprint of files it cannot see decides nothing there
-            return "unknown in this job"
         raise WorkflowError(str(exc)) from None
-    os.environ[ZONES_ENV] = fingerprint
-    workflow.register_envvars(ZONES_ENV)
-    return fingerprint
 
 
-ZONES_FINGERPRINT = zones_identity()
+# A zones file that no longer exists always stops the run (the main process reads it;
+# jobs elsewhere need not see it): reading whether it is there changes nothing.
+if workflow.is_main_process and not os.path.exists(ZONES_PATH):
+    raise WorkflowError(zone_files.missing_zones_message(ZONES_PATH))
 
 
 def zones_sidecars():
     """The zones file's sidecars (a Shapefile's .dbf, .prj, ...); as for the file itself,
-    their times do not matter, their content does (ZONES_FINGERPRINT)."""
+    their times do not matter, their content does (zones_fingerprint)."""
     return [ancient(local(str(p))) for p in zone_files.dataset_files(ZONES_PATH)[1:]]
 
 
+def _epoch(stored_in):
+    """The epoch a listing is made under (listings.refresh): a new epoch lists again,
+    and only a month whose files changed reruns. `snakemake --report` keeps the epoch the
+    listing was made under (``stored_in``), so a report never plans a listing. (A params
+    function, of the wildcards only: Snakemake tracks no param derived from input or
+    output.)"""
+    if workflow.executor_plugin is None:  # --report, --list-changes: nothing runs
+        try:
+            with open(stored_in, encoding="utf-8") as f:
+                return json.load(f)["epoch"]
+        except (OSError, ValueError, KeyError):
+            pass
+    return settings.listing_epoch(
+        config["listings"]["refresh"], run=RUN_STARTED.isoformat(timespec="seconds")
+    )
+
+
+def listing_epoch(wildcards):
+    return _epoch(f"results/manifests/{wildcards.source}/{wildcards.month}.json")
+
+
+def latest_epoch(wildcards):
+    return _epoch("results/plan/latest_month.json")
+
+
+# ---------------------------------------------------------------- months and manifests
+
+
+def run_months():
+    """The months of the run: the configured range, or up to the month find_latest_month
+    chose (a checkpoint: asking for it plans that job first)."""
+    if not END_LATEST:
+        return FIXED_MONTHS
+    with checkpoints.find_latest_month.get().output.plan.open() as f:
+        end = json.load(f)["month"]
+    return settings.months(config, end)
+
+
+def month_plan(wildcards=None):
+    """The plan a job's month params come from (an input where months.end is latest:
+    Snakemake wants a checkpoint's output among the inputs of a rule whose params read it).
+    """
+    return ["results/plan/latest_month.json"] if END_LATEST else []
+
+
+def latest_run_month():
+    return run_months()[-1]
+
+
+def month_manifest(source, month):
+    """The month's manifest (list_month_files, a checkpoint: read once it has run)."""
+    out = checkpoints.list_month_files.get(source=source, month=month).output.manifest
+    with out.open() as f:  # IOFile.open: fetched from the default storage if there
+        return Manifest.from_dict(json.load(f))
+
+
+def month_download_names(wildcards):
+    """The month's whole files by name (names carry the server's stamps)."""
+    return month_manifest(wildcards.source, wildcards.month).download_names()
+
+
+def month_downloads(wildcards):
+    """The month's downloaded files (a folder), if it downloads any (none when every
+    granule is read by window)."""
+    m = month_manifest(wildcards.source, wildcards.month)
+    return (
+        [f"resources/files/{wildcards.source}/{wildcards.month}"]
+        if m.downloads()
+        else []
+    )
+
+
+def latest_month_downloads(wildcards):
+    month = latest_run_month()
+    m = month_manifest(wildcards.source, month)
+    return [f"resources/files/{wildcards.source}/{month}"] if m.downloads() else []
+
+
+def all_manifests(wildcards=None):
+    return [
+        checkpoints.list_month_files.get(source=s, month=m).output.manifest
+        for s in SOURCES
+        for m in run_months()
+    ]
+
+
+def stats_tables(wildcards=None):
+    """Every month's table. Each month's listing is asked for first: once a re-listing
+    finds nothing changed, the combined table is then not made again."""
+    all_manifests()
+    return expand(
+        "results/stats/{source}/{month}.csv", source=SOURCES, month=run_months()
+    )
+
+
+def kept_mosaics(wildcards=None):
+    """Every month's mosaic when mosaic.keep is set; otherwise none is made."""
+    if not KEEP_MOSAIC:
+        return []
+    return expand(
+        "resources/mosaic/{source}/{month}/{band}.tif",
+        source=SOURCES,
+        month=run_months(),
+        band=["radiance", "coverage"],
+    )
+
+
+def run_targets(wildcards):
+    """What a run makes. The month plan and every listing are asked for first (when they
+    are checkpoints still to run, this waits for them): a re-listing that changes nothing
+    then leaves nothing to do (a job planned before a checkpoint keeps its reasons)."""
+    stats_tables()
+    return [
+        "results/zonal_stats.csv",
+        "results/run.json",
+        *report_outputs(),
+        *kept_mosaics(),
+    ]
+
+
 def download_slots():
-    """A resource per configured source's download limit (its ``resource``), of which a
-    download job takes one: that of the job's own source."""
-    names = sorted({src.resource for src in SOURCE.values()})
+    """A resource per configured source's download limit (its ``download_resource``), of
+    which a download job takes one: that of the job's own source."""
+    names = sorted({src.download_resource for src in SOURCE.values()})
     return {
         name: lambda wildcards, name=name: int(
-            SOURCE[wildcards.source].resource == name
+            SOURCE[wildcards.source].download_resource == name
         )
         for name in names
     }
@@ -111,48 +254,6 @@ def download_slots():
 
 def maybe_temp(path, keep):
     return path if keep else temp(path)
-
-
-def manifest(source, month):
-    out = checkpoints.list_month_files.get(source=source, month=month).output.manifest
-    with out.open() as f:  # IOFile.open: fetched from the default storage if there
-        return json.load(f)
-
-
-def month_files(wildcards):
-    """The month's needed files, named as the server names them (creation stamps
-    included): a republished file has a new name, so only its month reruns."""
-    m = manifest(wildcards.source, wildcards.month)
-    return [
-        f"resources/files/{wildcards.source}/{wildcards.month}/{f['name']}"
-        for f in m["files"]
-    ]
-
-
-def latest_month_files(wildcards):
-    return month_files(type("W", (), {"source": wildcards.source, "month": MONTHS[-1]}))
-
-
-def stats_tables():
-    return expand("results/stats/{source}/{month}.csv", source=SOURCES, month=MONTHS)
-
-
-def all_manifests():
-    return expand(
-        "results/manifests/{source}/{month}.json", source=SOURCES, month=MONTHS
-    )
-
-
-def kept_mosaics():
-    """Every month's mosaic when mosaic.keep is set; otherwise none is made."""
-    if not KEEP_MOSAIC:
-        return []
-    return expand(
-        "resources/mosaic/{source}/{month}/{band}.tif",
-        source=SOURCES,
-        month=MONTHS,
-        band=["radiance", "coverage"],
-    )
 
 
 # ---------------------------------------------------------------- resources
@@ -168,9 +269,7 @@ def _read_json(path):
 
 
 def index_mem_mb(wildcards, input, attempt):
-    return memory.index_mb(
-        _read_json(input.summary)["grids"][wildcards.source], attempt
-    )
+    return memory.index_mb(_read_json(input.summary)["grids"][wildcards.grid], attempt)
 
 
 def stats_mem_mb(wildcards, input, attempt):
@@ -196,7 +295,7 @@ def table_mem_mb(wildcards, input, attempt):
 MAP_PIXELS = 600  # a map is read decimated to at most this many pixels across
 
 
-def report_outputs():
+def report_outputs(wildcards=None):
     out = [
         "results/report/run_summary.html",
         "results/report/files.html",
@@ -209,17 +308,24 @@ def report_outputs():
     ]
     if len(SOURCES) > 1:
         out.append("results/report/sources_scatter.png")
+    if "blackmarble" in SOURCES and len(SOURCE["blackmarble"].products) > 1:
+        out += [
+            "results/report/satellites.png",
+            "results/report/satellites_by_zone.html",
+        ]
     return out
 
 
 def zone_figure_labels(**fixed):
     """Labels of the figures of a directory named by zone file stem: the zone id
     exactly as written (the plotting job writes {stem: id} to zones.json next to
-    them), then `fixed`. Snakemake accepts a function for the whole labels dict only.
+    them), then `fixed` (a value may be a function, called when the report is made).
+    Snakemake accepts a function for the whole labels dict only.
     """
 
     def labels(wildcards, output):
-        return figure_names.figure_labels(wildcards.zone, output[0], **fixed)
+        values = {k: v() if callable(v) else v for k, v in fixed.items()}
+        return figure_names.figure_labels(wildcards.zone, output[0], **values)
 
     return labels
 

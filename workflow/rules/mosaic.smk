@@ -2,7 +2,8 @@
 # files directly); kept as Cloud-Optimized GeoTIFFs for use in a GIS.
 rule mosaic_month:
     input:
-        files=month_files,
+        files=month_downloads,
+        manifest=ancient("results/manifests/{source}/{month}.json"),
         zones="resources/zones.gpkg",
     output:
         radiance="resources/mosaic/{source}/{month}/radiance.tif",
@@ -17,6 +18,7 @@ rule mosaic_month:
         mem_mb=2048,
         runtime=60,
     params:
+        source=source_settings,
         scratch=lambda wildcards: f"resources/scratch/mosaic/{wildcards.source}/{wildcards.month}",
     message:
         "Stitching the {wildcards.source} tiles of {wildcards.month} into one mosaic"

@@ -28,10 +28,12 @@ rule choose_report_zones:
 
 rule summarize_run_provenance:
     input:
-        manifests=all_manifests(),
+        manifests=all_manifests,
+        index_summaries=expand("resources/index/{grid}.json", grid=GRIDS),
         zones_summary="results/zones_summary.json",
         shown="results/report/zones_shown.csv",
         table="results/zonal_stats.csv",
+        plan=month_plan,
     output:
         files="results/report/files.csv",
         files_html=report(
@@ -52,8 +54,9 @@ rule summarize_run_provenance:
     conda:
         "../envs/report.yaml"
     params:
-        months=MONTHS,
+        months=lambda wildcards: run_months(),
         sources={name: SOURCE[name].provenance() for name in SOURCES},
+        config=lambda wildcards: redact(config),
     message:
         "Writing the run's provenance: months, files and creation stamps, zones file, config"
     script:
@@ -153,8 +156,8 @@ rule compare_sources:
             "results/report/sources_scatter.png",
             caption="../report/sources_scatter.rst",
             category="4. Statistics",
-            subcategory="EOG and Black Marble",
-            labels={"zone": "all zones", "figure": "EOG vs Black Marble"},
+            subcategory="Sources compared",
+            labels={"zone": "all zones", "figure": "one source against another"},
         ),
     log:
         "logs/report/compare_sources.log",
@@ -164,16 +167,18 @@ rule compare_sources:
     resources:
         mem_mb=table_mem_mb,
     message:
-        "Comparing EOG and Black Marble zone by zone"
+        "Comparing the sources zone-month by zone-month"
     script:
         "../scripts/compare_sources.py"
 
 
 rule map_zones_latest_month:
     input:
-        files=latest_month_files,
+        files=latest_month_downloads,
+        manifest=lambda wildcards: f"results/manifests/{wildcards.source}/{latest_run_month()}.json",
         zones="resources/zones.gpkg",
         shown="results/report/zones_shown.csv",
+        plan=month_plan,
     output:
         maps=report(
             directory("results/report/maps/{source}"),
@@ -181,7 +186,7 @@ rule map_zones_latest_month:
             caption="../report/maps.rst",
             category="3. Maps",
             subcategory="{source}, latest month",
-            labels=zone_figure_labels(source="{source}", month=MONTHS[-1]),
+            labels=zone_figure_labels(source="{source}", month=latest_run_month),
         ),
     log:
         "logs/report/map_zones_latest_month/{source}.log",
@@ -193,11 +198,47 @@ rule map_zones_latest_month:
         mem_mb=maps_mem_mb,
         runtime=30,
     params:
-        month=MONTHS[-1],
+        month=lambda wildcards: latest_run_month(),
         max_pixels=MAP_PIXELS,
+        min_cloud_free=config["stats"]["min_cloud_free"],
+        source=source_settings,
         # not the month's stats job's folder: each job clears stale files in its own
         scratch=lambda wildcards: f"resources/scratch/maps/{wildcards.source}",
     message:
         "Mapping each zone over the {wildcards.source} radiance of {params.month}"
     script:
         "../scripts/map_zones_latest_month.py"
+
+
+rule compare_satellites:
+    input:
+        table="results/zonal_stats.csv",
+    output:
+        figure=report(
+            "results/report/satellites.png",
+            caption="../report/satellites.rst",
+            category="4. Statistics",
+            subcategory="Satellites compared",
+            labels={"zone": "all zones", "figure": "NOAA-20 vs Suomi NPP"},
+        ),
+        zones="results/report/satellites_by_zone.csv",
+        html=report(
+            "results/report/satellites_by_zone.html",
+            caption="../report/satellites.rst",
+            category="4. Statistics",
+            subcategory="Satellites compared",
+            labels={"zone": "zone by zone", "figure": "NOAA-20 vs Suomi NPP"},
+        ),
+    log:
+        "logs/report/compare_satellites.log",
+    localrule: True
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=table_mem_mb,
+    params:
+        source="blackmarble",
+    message:
+        "Comparing NOAA-20 with Suomi NPP over the months both flew"
+    script:
+        "../scripts/compare_satellites.py"

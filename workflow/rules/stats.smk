@@ -1,9 +1,10 @@
 rule compute_zone_stats:
     input:
-        files=month_files,
+        files=month_downloads,
         manifest=ancient("results/manifests/{source}/{month}.json"),
-        index="resources/index/{source}.npz",
-        index_summary="resources/index/{source}.json",
+        index=lambda wildcards: f"resources/index/{GRID_OF[wildcards.source]}.npz",
+        index_summary=lambda wildcards: f"resources/index/{GRID_OF[wildcards.source]}.json",
+        areas="results/zones/areas.csv",
     output:
         # browsable in the report through the full table (results/report/zonal_stats.html)
         stats="results/stats/{source}/{month}.csv",
@@ -23,6 +24,7 @@ rule compute_zone_stats:
     params:
         weighting=config["stats"]["weighting"],
         min_cloud_free=config["stats"]["min_cloud_free"],
+        source=source_settings,
         # this job's own folder: it clears what a killed run left there
         scratch=lambda wildcards: f"resources/scratch/stats/{wildcards.source}/{wildcards.month}",
     message:

@@ -1,15 +1,19 @@
-# Workaround for snakemake-storage-plugin-s3 0.3.x (checked with 0.3.6): it remembers
-# that a key was not a "directory" (no objects under it) from the check made before
-# a job ran; when the job ran elsewhere (AWS Batch) and uploaded the directory
-# itself, the main process would wait for it in vain. Ask S3 again while the
-# answer is no. Applied to the versions it was checked with only (another version may
-# have fixed it, or changed what is patched here); remove once the plugin re-checks on
-# its own.
+# Workaround for snakemake-storage-plugin-s3 0.3.x (checked with 0.3.6, the newest on
+# PyPI on 2026-12-02): it remembers that a key was not a "directory" (no objects under it)
+# from the check made before a job ran; when the job ran elsewhere (AWS Batch) and
+# uploaded the directory itself, the main process would wait for it in vain. Ask S3
+# again while the answer is no. Applied only where it is needed: when the run starts
+# (never while the workflow is parsed), with S3 as the default storage and an executor
+# whose jobs run elsewhere, and for the plugin versions it was checked with; remove once
+# the plugin re-checks on its own.
 S3_PLUGIN_CHECKED = ("0.3.0", "0.4.0")  # from, up to (not included)
 
 
-def _s3_directories_seen_after_remote_jobs():
+def s3_directories_seen_after_remote_jobs():
     if workflow.storage_settings.default_storage_provider != "s3":
+        return
+    plugin = workflow.executor_plugin
+    if plugin is None or not plugin.common_settings.implies_no_shared_fs:
         return
     from importlib.metadata import version
 
@@ -39,6 +43,3 @@ def _s3_directories_seen_after_remote_jobs():
 
     is_dir_rechecked.rechecks = True
     StorageObject.is_dir = is_dir_rechecked
-
-
-_s3_directories_seen_after_remote_jobs()

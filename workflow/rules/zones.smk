@@ -6,6 +6,7 @@ rule prepare_zones:
         sidecars=zones_sidecars(),
     output:
         zones="resources/zones.gpkg",
+        areas="results/zones/areas.csv",
         summary="results/zones_summary.json",
     log:
         "logs/prepare_zones.log",
@@ -13,10 +14,10 @@ rule prepare_zones:
     conda:
         "../envs/zones.yaml"
     params:
-        fingerprint=ZONES_FINGERPRINT,
+        fingerprint=zones_fingerprint,
         id_field=config["zones"]["id_field"],
         layer=config["zones"]["layer"],
-        sources=SOURCES,
+        grids={key: grid_settings(key) for key in GRIDS},
     message:
         "Checking and normalising the zones file {input.zones}"
     script:
@@ -28,18 +29,20 @@ rule index_zone_pixels:
         zones="resources/zones.gpkg",
         summary="results/zones_summary.json",
     output:
-        index="resources/index/{source}.npz",
-        summary="resources/index/{source}.json",
+        index="resources/index/{grid}.npz",
+        summary="resources/index/{grid}.json",
     log:
-        "logs/index_zone_pixels/{source}.log",
+        "logs/index_zone_pixels/{grid}.log",
     benchmark:
-        "benchmarks/index_zone_pixels/{source}.tsv"
+        "benchmarks/index_zone_pixels/{grid}.tsv"
     conda:
         "../envs/zones.yaml"
     resources:
         mem_mb=index_mem_mb,
         runtime=30,
+    params:
+        source=grid_source,
     message:
-        "Working out once how much of each {wildcards.source} grid pixel each zone covers"
+        "Working out once how much of each {wildcards.grid} grid pixel each zone covers"
     script:
         "../scripts/index_zone_pixels.py"

@@ -1,36 +1,53 @@
-import json
 import logging
 import time
 
-from sezlights import index, sources, table, zonal
-from sezlights.job import run_step
+import pandas as pd
+
+from sezlights import index, table, zonal
+from sezlights.job import run_step, source_of
+from sezlights.manifest import Manifest
+from sezlights.zones import read_areas
 
 
 def main():
     w, p = snakemake.wildcards, snakemake.params
-    src = sources.get(w.source, snakemake.config)
+    src = source_of(snakemake)
     idx = index.load(snakemake.input.index)
     index.check_lattice(idx, src.tiles.lattice, snakemake.input.index)
-    with open(snakemake.input.manifest) as f:
-        satellite = json.load(f)["satellite"]
-    files = list(snakemake.input.files)
-    t0 = time.perf_counter()
-    values = zonal.gather(idx, files, src, p.scratch, threads=snakemake.threads)
-    t1 = time.perf_counter()
-    df = zonal.reduce(idx, values, w.month, w.source, satellite, p.weighting, p.min_cloud_free)
-    t2 = time.perf_counter()
+    zones = read_areas(snakemake.input.areas)
+    manifest = Manifest.read(snakemake.input.manifest)
+    files = snakemake.input.files[0] if snakemake.input.files else None
+    session = src.session() if any(g.read == "window" for g in manifest.granules) else None
+    log = logging.getLogger("sezlights.stats")
+    frames = []
+    for (product, satellite), granules in manifest.by_series().items():
+        t0 = time.perf_counter()
+        values = zonal.gather(
+            idx, granules, src, files, session, p.scratch, threads=snakemake.threads
+        )
+        t1 = time.perf_counter()
+        frames.append(
+            zonal.reduce(
+                idx, values, zones, w.month, w.source, satellite, product, p.weighting,
+                p.min_cloud_free,
+            )
+        )  # fmt: skip
+        log.info(
+            "%s %s %s (%s): %d zones, %d pixels; gather %.2f s (%d granules, %d threads), "
+            "reduce %.3f s",
+            w.source,
+            w.month,
+            product,
+            satellite,
+            len(zones),
+            int(idx["length"].sum()),
+            t1 - t0,
+            len(granules),
+            snakemake.threads,
+            time.perf_counter() - t1,
+        )
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=table.COLUMNS)
     table.write(df, snakemake.output.stats)
-    logging.getLogger("sezlights.stats").info(
-        "%s %s: %d zones, %d pixels; gather %.2f s (%d files, %d threads), reduce %.3f s",
-        w.source,
-        w.month,
-        len(df),
-        int(idx["length"].sum()),
-        t1 - t0,
-        len(files),
-        snakemake.threads,
-        t2 - t1,
-    )
 
 
 run_step(snakemake, main)

@@ -1,7 +1,7 @@
 from sezlights import sources
 from sezlights.atomic import write_json
 from sezlights.job import run_step
-from sezlights.zones import load_zones, tiles_near, write_zones
+from sezlights.zones import load_zones, write_areas, write_zones
 
 
 def main():
@@ -9,19 +9,19 @@ def main():
     path = snakemake.input.zones
     zones = load_zones(path, p.id_field, p.layer)
     write_zones(zones, snakemake.output.zones)
+    write_areas(zones, snakemake.output.areas)
     grids = {}
-    for name in p.sources:
-        tiles = sources.get(name, snakemake.config).tiles
+    for key, src in p.grids.items():
+        tiles = sources.make(src["name"], src["settings"]).grid.tiles
         wins = [
             tiles.lattice.window_for_bounds(part.bounds, pad=1)
             for part in zones.geometry.explode(index_parts=False)
         ]
         pixels = [int(w.width * w.height) for w in wins]
-        grids[name] = {
+        grids[key] = {
             "zones": len(zones),
             "window_pixels": sum(pixels),
             "largest_window_pixels": max(pixels, default=0),
-            "tiles_near": tiles_near(zones, tiles),
         }
     write_json(
         snakemake.output.summary,

@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import pandas as pd
 
 from sezlights import htmltable, report, table
@@ -10,15 +13,20 @@ def main():
     table.write_csv(files, snakemake.output.files)
     write_text(snakemake.output.files_html, htmltable.html_table(files, "Files used"))
     shown = pd.read_csv(snakemake.input.shown, dtype={"zone_id": str}, keep_default_na=False)
+    tiles = {
+        Path(p).stem: json.loads(Path(p).read_text())["tiles_needed"]
+        for p in snakemake.input.index_summaries
+    }
     html = report.run_summary_html(
         snakemake.input.zones_summary,
-        snakemake.config,
+        snakemake.params.config,
         snakemake.params.months,
         files,
         shown,
         table=table.read(snakemake.input.table),
         manifests=list(snakemake.input.manifests),
         sources=snakemake.params.sources,
+        tiles_needed=tiles,
     )
     write_text(snakemake.output.summary, html)
 

@@ -42,6 +42,7 @@ what remains unknown.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -57,9 +58,10 @@ from ..auth import PasswordGrantSession, StaticTokenSession
 from ..errors import CorruptFileError, LoginError, MissingFileError, UserError
 from ..grid import Lattice, TileSet
 from ..http import make_session
+from ..manifest import Granule, Manifest, Part
 from ..months import compact, month_bounds, month_index
 from ..tiffrows import StreamedTiff
-from . import KINDS, MAX_SKIPPED, Band, Source, env_or
+from . import KINDS, Band, Grid, Series, Source, env_or
 
 log = logging.getLogger(__name__)
 
@@ -206,24 +208,26 @@ def parse_listing(html: str) -> list[tuple[str, int | None]]:
 class EOG(Source):
     name = NAME
     label = "EOG VIIRS DNB monthly composites v10"
-    resource = "downloads"
+    short_label = "EOG"
+    colour = "#1f4e79"
+    order = 0
+    download_resource = "eog_downloads"
     signature = b"\x1f\x8b"  # gzip
 
-    def __init__(self, config: Mapping):
-        super().__init__(config)
-        src = config["source"]
-        self.base_url = src["base_url"].rstrip("/") + "/"
-        self.product = src["product"]
-        self.pixel = src["pixel_arcsec"] / 3600.0
-        self.token_url = src["auth"]["token_url"]
+    def __init__(self, settings, shared=None):
+        super().__init__(settings, shared)
+        self.base_url = settings.get("base_url", BASE_URL).rstrip("/") + "/"
+        self.product = settings.get("product", "vcmcfg")
+        self.pixel = settings.get("pixel_arcsec", 15) / 3600.0
+        self.token_url = settings.get("auth", {}).get("token_url", TOKEN_URL)
 
     @property
-    def tiles(self) -> TileSet:
-        return tileset(self.pixel)
+    def grid(self) -> Grid:
+        return Grid(NAME, tileset(self.pixel))
 
-    @property
-    def first_month(self) -> str:
-        return PRODUCTS[self.product]
+    def series(self) -> list[Series]:
+        # the satellite of each month comes from its files' names (2022-08: j01)
+        return [Series(self.product, "npp", PRODUCTS[self.product])]
 
     def product_label(self) -> str:
         return f"EOG product {self.product}"
@@ -232,6 +236,17 @@ class EOG(Source):
         return {"source": NAME, "label": self.label, "product": self.product}
 
     # ------------------------------------------------------------------ login
+
+    def credentials(self, env: Mapping[str, str] | None = None) -> str:
+        env = env_or(env)
+        if env.get("EOG_TOKEN", "").strip():
+            return "EOG_TOKEN (a token you got yourself; it cannot be renewed)"
+        if env.get("EOG_USERNAME") and env.get("EOG_CLIENT_ID"):
+            return (
+                f"EOG_USERNAME={env['EOG_USERNAME']} with the client EOG_CLIENT_ID="
+                f"{env['EOG_CLIENT_ID']} (password grant at {self.token_url})"
+            )
+        return "EOG_USERNAME/EOG_PASSWORD, EOG_CLIENT_ID/EOG_CLIENT_SECRET (not all set)"
 
     def session(self, env: Mapping[str, str] | None = None) -> requests.Session:
         env = env_or(env)
@@ -266,7 +281,6 @@ class EOG(Source):
             )
         if not client_id:  # what EOG documented before 2025; refused now, and explained
             client_id, secret = PUBLIC_CLIENT
-        read = self.config.get("download", {}).get("timeout", 60)
         s = PasswordGrantSession(
             self.token_url,
             client_id,
@@ -274,7 +288,7 @@ class EOG(Source):
             user,
             password,
             explain=self._explainer(client_id),
-            timeout=(10, read),  # download.timeout: a stalled token endpoint never hangs
+            timeout=self.shared.timeout,  # download.timeout: a stalled token endpoint never hangs
         )
         return make_session(s)
 
@@ -308,18 +322,18 @@ class EOG(Source):
             if error == "unreachable":
                 return (
                     f"EOG login failed: the token endpoint could not be reached ({description}); "
-                    "check source.auth.token_url and the network."
+                    "check eog.auth.token_url and the network."
                 )
             if error == "server_error":
                 return (
                     f"EOG login failed: EOG's token endpoint gave no token ({description}); its "
-                    "login service may be down: run again later (check source.auth.token_url "
+                    "login service may be down: run again later (check eog.auth.token_url "
                     "if it persists)."
                 )
             if error == "bad_response":
                 return (
                     f"EOG login failed: {self.token_url} is not a token endpoint (it answered "
-                    f"{description}); check source.auth.token_url (see 'Login' in "
+                    f"{description}); check eog.auth.token_url (see 'Login' in "
                     "config/README.md)."
                 )
             if error == "token_error":
@@ -328,7 +342,7 @@ class EOG(Source):
                     "run again."
                 )
             return (
-                f"EOG login failed at {self.token_url}{why}; check source.auth.token_url and "
+                f"EOG login failed at {self.token_url}{why}; check eog.auth.token_url and "
                 "your EOG credentials."
             )
 
@@ -357,7 +371,7 @@ class EOG(Source):
 
     def listing(self, session: requests.Session, url: str) -> list[tuple[str, int | None]] | None:
         """Entries of a folder; None if it does not exist (404)."""
-        text = self.fetch_listing(session, url, "source.base_url")
+        text = self.fetch_listing(session, url, "eog.base_url")
         if text is None:
             return None
         try:
@@ -365,17 +379,17 @@ class EOG(Source):
         except NotAListing as exc:
             raise UserError(
                 f"{url} did not answer with a directory listing (a page titled {exc}); check "
-                "source.base_url."
+                "eog.base_url."
             ) from None
 
-    def list_month(self, session: requests.Session, month: str, needed: list[str]) -> dict:
-        start, end = month_bounds(month)
-        start, end = start.replace("-", ""), end.replace("-", "")
+    def list_month(
+        self, session: requests.Session, month: str, needed: list[str], epoch: str = ""
+    ) -> Manifest:
         tried = []
         for url in self.month_urls(month).values():
             entries = self.listing(session, url) or []
             tried.append(url)
-            found = self._newest_per_tile(month, entries, start, end)
+            found = self._newest_per_tile(month, entries)
             if found:
                 break
         else:
@@ -390,43 +404,39 @@ class EOG(Source):
                 f"at {url}; the month may not be complete yet: end the month range earlier or "
                 "try again later."
             )
-        files = []
+        granules = []
         for t in TILE_IDS:
             if t in needed:
                 name, size, stamp, satellite = found[t]
-                files.append(
-                    {
-                        "tile": t,
-                        "name": name,
-                        "url": urljoin(url, name),
-                        "stamp": stamp,
-                        "size": size,
-                        "satellite": satellite,
-                    }
+                part = Part("file", name, urljoin(url, name), size=size, stamp=stamp)
+                granules.append(
+                    Granule(t, self.product, satellite, "download", (part,), bytes_download=size)
                 )
-        # the month's satellite: its files' (from their names), else the listed tiles'
-        satellites = sorted({f["satellite"] for f in files} or {v[3] for v in found.values()})
-        return {
-            "source": NAME,
-            "month": month,
-            "product": self.product,
-            "satellite": "+".join(satellites),
-            "listing_url": url,
-            "files": files,
-            "tiles_not_needed": sorted(t for t in found if t not in needed),
-            "tiles_absent": [],
-        }
+        # the month's satellites: its files' (from their names), else the listed tiles'
+        satellites = sorted({g.satellite for g in granules} or {v[3] for v in found.values()})
+        return Manifest(
+            source=NAME,
+            month=month,
+            granules=granules,
+            series=[{"product": self.product, "satellite": sat} for sat in satellites],
+            listing_urls=[url],
+            epoch=epoch,
+        )
 
-    def _newest_per_tile(self, month, entries, start, end) -> dict:
+    def _newest_per_tile(self, month: str, entries) -> dict:
         """{tile: (name, size, stamp, satellite)} of the month's files in a listing,
         the newest stamp of a tile listed twice. The satellite comes from the name
-        (``SVDNB_npp_`` or ``SVDNB_j01_``), whichever folder lists it."""
+        (``SVDNB_npp_`` or ``SVDNB_j01_``), whichever folder lists it. A name's date range
+        must start on the month's first day and end within the month: EOG's ranges can
+        end before the month does (2022-07 tiles cover ``20220701-20220726``,
+        docs/evidence/eog-notile.md)."""
+        first, last = month_bounds(month)
         found: dict[str, tuple[str, int | None, str, str]] = {}
         for name, size in entries:
             m = FILE_RE.match(name)
             if not m or m["product"] != self.product:
                 continue
-            if (m["start"], m["end"]) != (start, end):
+            if m["start"] != first or not first <= m["end"] <= last:
                 continue
             tile, stamp, satellite = m["tile"], m["stamp"], m["satellite"]
             prev = found.get(tile)
@@ -449,35 +459,30 @@ class EOG(Source):
                 found[tile] = (name, size, stamp, satellite)
         return found
 
-    def latest_month(
-        self, session: requests.Session, needed: list[str], first: str
-    ) -> tuple[str, list[str]]:
+    def candidate_months(self, session: requests.Session, first: str):
+        """The month folders EOG lists, newest first (from the year folders down)."""
         years = sorted(
             n.rstrip("/")
             for n, _ in (self.listing(session, self.base_url) or [])
             if re.fullmatch(r"\d{4}/", n)
         )
-        skipped: list[str] = []
         for year in reversed(years):
             listed = self.listing(session, f"{self.base_url}{year}/") or []
             months = sorted(n.rstrip("/") for n, _ in listed if re.fullmatch(rf"{year}\d\d/", n))
             for ym in reversed(months):
                 month = f"{ym[:4]}-{ym[4:]}"
-                if month_index(month) < month_index(max(first, self.first_month)):
-                    break
-                try:
-                    self.list_month(session, month, needed)
-                    return month, skipped
-                except MissingFileError as exc:
-                    skipped.append(f"skipped {month}: {str(exc).split('; ')[0]}")
-                if len(skipped) >= MAX_SKIPPED:
-                    break  # (listings.latest_month ends the whole search there)
-        raise UserError(
-            f"no month of product {self.product} from {first} on has every tile the zones need "
-            f"listed under {self.base_url}; " + ("; ".join(skipped[:3]) or "nothing is listed")
-        )
+                if month_index(month) < month_index(first):
+                    return
+                yield month
+
+    def complete(self, manifest: Manifest, needed: list[str]) -> str | None:
+        return None  # list_month raises for any needed tile not listed
 
     # ------------------------------------------------------------------ files
+
+    def stamp_of(self, name: str) -> str:
+        m = FILE_RE.match(Path(name).name)
+        return m["stamp"] if m else name
 
     def tile_of(self, file_name: str) -> str:
         m = FILE_RE.match(Path(file_name).name)
@@ -495,8 +500,13 @@ class EOG(Source):
                 "and run again to download it anew."
             )
 
+    @contextlib.contextmanager
+    def open(self, granule, files, session=None, kinds=KINDS, scratch=None):
+        yield self.bands(Path(files) / granule.part("file").name, kinds, scratch)
+
     def bands(self, path: Path, kinds=KINDS, scratch: Path | None = None) -> Iterator[Band]:
-        """The archive's bands, read from its stream (see :mod:`sezlights.tiffrows`)."""
+        """The archive's bands, read from its stream (see :mod:`sezlights.tiffrows`), in
+        the archive's order: each band's rows must be read before the next band."""
         path = Path(path)
         expected = self.tiles.window(self.tile_of(path.name))
         seen = set()
@@ -513,7 +523,7 @@ class EOG(Source):
                         f"{self.tile_of(path.name)}; it is not the tile its name says."
                     )
                 seen.add(kind)
-                yield Band(kind, window, tif.rows)
+                yield Band(kind, window, rows=tif.rows)
         lacking = [k for k in kinds if k not in seen]
         if lacking:
             raise CorruptFileError(

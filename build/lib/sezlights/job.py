@@ -1,0 +1,135 @@
+"""Glue between Snakemake ``script:`` jobs and the package.
+
+:func:`run_step` sends the job's logging and Python warnings to its rule's ``log:``
+file, and ends the job in one of three ways:
+
+- success;
+- a :class:`~sezlights.errors.UserError` (something the user can fix): exit status
+  1, and the last line of the log is ``ERROR <message>`` (the console prints it
+  last, see ``snakemake_logger_plugin_sezlights``);
+- a full disk (``ENOSPC`` anywhere, also deep inside GDAL): turned into a
+  :class:`~sezlights.errors.DiskFullError` that names the path (the error's own, else
+  the last one the step noted with :func:`sezlights.disk.expect_disk`, else the job's
+  first output), the free space there and what the step needs (see :mod:`sezlights.disk`);
+- anything else is a bug: its traceback goes to the log, then the last line says
+  so and where the log is, and the exception is re-raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from . import disk
+from .errors import UserError
+
+
+def _first_output(snakemake) -> str | None:
+    outputs = getattr(snakemake, "output", None)
+    return str(outputs[0]) if outputs is not None and len(outputs) else None
+
+
+_HANDLER: logging.Handler | None = None
+
+
+def note(text: str) -> None:
+    """Something the person running the pipeline should read (a republished file, a tile
+    the server lacks): a ``NOTE <text>`` line in the job's log, which the console shows
+    when the job ends, and a warning in the log."""
+    one = " ".join(str(text).split())
+    logging.getLogger("sezlights.note").warning("%s", one)
+    if isinstance(_HANDLER, logging.FileHandler):
+        _HANDLER.flush()
+        with open(_HANDLER.baseFilename, "a", encoding="utf-8") as f:
+            f.write(f"NOTE {one}\n")
+    else:
+        print(f"NOTE {one}", file=sys.stderr, flush=True)
+
+
+def setup_logging(log_path: str | None) -> logging.Handler | None:
+    handler: logging.Handler
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
+        force=True,
+    )
+    logging.captureWarnings(True)
+    global _HANDLER
+    _HANDLER = handler
+    for noisy in ("urllib3", "rasterio", "fiona", "pyogrio", "authlib", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return handler
+
+
+def _last_line(handler: logging.Handler | None, text: str) -> None:
+    """Write ``ERROR <text>`` as the log's last line (plain, for the console to show)."""
+    line = "ERROR " + " ".join(text.split())
+    if isinstance(handler, logging.FileHandler):
+        handler.flush()
+        with open(handler.baseFilename, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
+def check_own_package(snakemake) -> None:
+    """In a job environment Snakemake made (``--sdm conda``: the environment's post-deploy
+    script lies beside it), the sezlights package must be that of the workflow the job
+    runs: two checkouts sharing a ``--conda-prefix`` share its environments (Snakemake
+    names them by their files' content), and one would silently run the other's code."""
+    scriptdir = getattr(snakemake, "scriptdir", None)
+    if not scriptdir or not Path(sys.prefix + ".post-deploy.sh").exists():
+        return
+    own = Path(scriptdir).resolve().parents[1] / "src" / "sezlights"
+    used = Path(__file__).resolve().parent
+    if own.is_dir() and own.resolve() != used:
+        raise UserError(
+            f"this job's conda environment {sys.prefix} has the sezlights package of "
+            f"{used.parents[1]}, not that of the workflow it runs ({own.parents[1]}): it was "
+            "made for another checkout sharing the conda prefix; give this checkout a "
+            "--conda-prefix of its own, or delete that environment, and run again."
+        )
+
+
+def run_step(snakemake, step: Callable[[], None]) -> None:
+    disk.forget()
+    log_path = snakemake.log[0] if len(snakemake.log) else None
+    handler = setup_logging(log_path)
+    log = logging.getLogger(f"sezlights.{snakemake.rule}")
+    try:
+        check_own_package(snakemake)
+        step()
+    except UserError as exc:
+        _last_line(handler, str(exc))
+        sys.exit(1)
+    except Exception as exc:
+        if disk.is_disk_full(exc):
+            path = disk.path_of(exc)
+            if path is None and not disk.noted():  # e.g. GDAL's message: name the job's output
+                path = _first_output(snakemake)
+            _last_line(handler, str(disk.disk_full_error(path)))
+            sys.exit(1)
+        log.exception("unexpected error in rule %s", snakemake.rule)
+        _last_line(
+            handler,
+            f"unexpected error in rule {snakemake.rule} (a bug: please report it with "
+            f"{log_path or 'the output above'})",
+        )
+        raise
+
+
+def source_of(snakemake):
+    """The job's source, from its params (``source``: its name and own settings) and
+    the few run-wide settings sources share (download, stats.min_cloud_free)."""
+    from . import sources
+
+    p = snakemake.params.source
+    return sources.make(p["name"], p["settings"], sources.Shared.from_config(snakemake.config))

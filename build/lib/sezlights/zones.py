@@ -1,0 +1,304 @@
+"""Read, check and normalise a zones file.
+
+Any polygon layer pyogrio reads (GeoJSON, GeoPackage, Shapefile, ...) with an id
+column. Every feature is used; a file with several layers needs ``zones.layer``.
+Ids are kept exactly as written (never trimmed). Geometries are reprojected to
+EPSG:4326; invalid ones are repaired with ``make_valid`` (the repaired ids are
+logged); anything that cannot be used is one :class:`ZonesError` that names the
+offending ids.
+
+The zones' identity is their content: :func:`fingerprint` hashes every file of the
+dataset (a Shapefile's ``.dbf``, ``.prj``, ... included), so the workflow notices
+an edited attribute table, or an older copy put back with its old timestamp.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+import shapely.affinity
+from pyproj import Geod
+
+from .atomic import atomic_path
+from .errors import ZonesError
+
+log = logging.getLogger(__name__)
+_GEOD = Geod(ellps="WGS84")
+
+POLYGONAL = {"Polygon", "MultiPolygon"}
+# what GDAL says of a GeoPackage whose name does not end in .gpkg (read or written)
+TMP_NAME_WARNING = r".*(non conformant file extension|extension should be 'gpkg')"
+
+
+def _id_text(value) -> str:
+    """An id as text: whole numbers stored as floats (a Shapefile's numeric field) lose the .0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _ids(values, limit: int = 10) -> str:
+    values = [str(v) for v in values]
+    more = f" (and {len(values) - limit} more)" if len(values) > limit else ""
+    return ", ".join(values[:limit]) + more
+
+
+# files that belong to a Shapefile (or other multi-file format) beside the main one
+SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".fix", ".shp.xml", ".qmd")
+
+
+def dataset_files(path: str | Path) -> list[Path]:
+    """The zones file and every sidecar that is part of its dataset, in a fixed order."""
+    path = Path(path)
+    files = [path]
+    if path.suffix.lower() == ".shp":
+        stem = path.with_suffix("")
+        for ext in SIDECARS:
+            for candidate in (Path(f"{stem}{ext}"), Path(f"{stem}{ext.upper()}")):
+                if candidate.exists() and candidate not in files:
+                    files.append(candidate)
+    for extra in (Path(f"{path}-wal"),):  # a GeoPackage's write-ahead log holds content too
+        if extra.exists():
+            files.append(extra)
+    return files
+
+
+def missing_zones_message(path) -> str:
+    return (
+        f"zones file {path} does not exist; check zones.path in the config (relative paths "
+        "are read from the folder snakemake runs in)."
+    )
+
+
+def fingerprint(path: str | Path) -> str:
+    """SHA-256 of the dataset's content: every file of it, names included."""
+    files = dataset_files(path)
+    if not Path(path).exists():
+        raise ZonesError(missing_zones_message(path))
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.suffix.lower().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def choose_layer(path: Path, layer: str | None) -> str | None:
+    """The layer to read: ``layer``, or the only one; several and none named is an error."""
+    import pyogrio
+
+    try:
+        with _tmp_name_quiet():
+            tables = pyogrio.list_layers(path)
+    except Exception:  # not a vector dataset at all: read_file says so below
+        return layer
+    # tables without geometry (QGIS's `layer_styles` in a GeoPackage, attribute tables)
+    # hold no zones
+    layers = [str(name) for name, kind in tables if kind is not None]
+    if layer is not None:
+        if layer not in layers:
+            raise ZonesError(
+                f"zones file {path} has no layer {layer!r} (zones.layer); its layers are: "
+                f"{', '.join(layers)}."
+            )
+        return layer
+    if len(layers) > 1:
+        raise ZonesError(
+            f"zones file {path} holds {len(layers)} layers ({', '.join(layers)}); set "
+            "zones.layer in the config to the one with the zones."
+        )
+    # the one layer with geometry, named if other tables beside it could be read instead
+    return layers[0] if len(layers) == 1 and len(tables) > 1 else None
+
+
+@contextlib.contextmanager
+def _tmp_name_quiet():
+    """Ignore only GDAL's warning that a GeoPackage read under a temporary name (".tmp")
+    should be named .gpkg, which is harmless here; every other warning reaches the log."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", TMP_NAME_WARNING, RuntimeWarning)
+        yield
+
+
+def load_zones(path: str | Path, id_field: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Return a GeoDataFrame with columns ``zone_id`` (str) and ``geometry`` in EPSG:4326."""
+    path = Path(path)
+    if not path.exists():
+        raise ZonesError(missing_zones_message(path))
+    layer = choose_layer(path, layer)
+    try:
+        with _tmp_name_quiet():
+            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except ZonesError:
+        raise
+    except Exception as exc:  # pyogrio raises several types for unreadable input
+        raise ZonesError(
+            f"zones file {path} could not be read as a vector layer ({exc}); "
+            "give a GeoJSON, GeoPackage or Shapefile of polygons."
+        ) from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        raise ZonesError(f"zones file {path} has no geometry column; give a polygon layer.")
+    if len(gdf) == 0:
+        raise ZonesError(
+            f"zones file {path} holds no features; give a file with at least one zone."
+        )
+    if id_field not in gdf.columns:
+        cols = [c for c in gdf.columns if c != "geometry"]
+        raise ZonesError(
+            f"zones file {path} has no column {id_field!r} (zones.id_field); "
+            f"its columns are: {', '.join(cols) or '(none)'}."
+        )
+    ids = gdf[id_field]
+    missing = ids.isna() | (ids.astype(str).str.strip() == "")
+    if missing.any():
+        rows = [str(i) for i in gdf.index[missing]]
+        raise ZonesError(
+            f"zones file {path}: {missing.sum()} feature(s) have no {id_field!r} "
+            f"(rows {_ids(rows)}); give every zone an id."
+        )
+    ids = ids.map(_id_text)
+    padded = ids[ids != ids.str.strip()]
+    if len(padded):
+        log.warning(
+            "zone ids with spaces at either end are kept exactly as written: %s",
+            _ids(repr(i) for i in padded),
+        )
+    dup = ids[ids.duplicated(keep=False)].unique()
+    if len(dup):
+        raise ZonesError(
+            f"zones file {path}: duplicate {id_field!r} values {_ids(sorted(dup))}; "
+            "ids must be unique."
+        )
+    geom = gdf.geometry
+    null = geom.isna() | geom.is_empty
+    if null.any():
+        raise ZonesError(
+            f"zones file {path}: zone(s) {_ids(ids[null])} have an empty or missing geometry; "
+            "remove them or draw their outline."
+        )
+    bad_type = ~geom.geom_type.isin(POLYGONAL)
+    if bad_type.any():
+        kinds = sorted(set(geom.geom_type[bad_type]))
+        raise ZonesError(
+            f"zones file {path}: zone(s) {_ids(ids[bad_type])} are {'/'.join(kinds)}, "
+            "not polygons; zonal statistics need (multi)polygon outlines."
+        )
+    if gdf.crs is None:
+        raise ZonesError(
+            f"zones file {path} has no coordinate reference system; "
+            "save it with one (e.g. EPSG:4326)."
+        )
+    out = gpd.GeoDataFrame({"zone_id": ids.values}, geometry=geom.values, crs=gdf.crs)
+    if not out.crs.equals("EPSG:4326"):
+        log.info("reprojecting zones from %s to EPSG:4326", out.crs.to_string())
+        out = out.to_crs("EPSG:4326")
+    out["geometry"] = [split_antimeridian(g) for g in out.geometry]
+    invalid = ~out.geometry.is_valid
+    if invalid.any():
+        log.warning(
+            "repairing %d invalid geometries: %s", invalid.sum(), _ids(out.zone_id[invalid])
+        )
+        repaired = shapely.make_valid(out.geometry[invalid].values)
+        # make_valid may return a GeometryCollection; keep only its polygonal parts
+        repaired = [_polygonal_part(g) for g in repaired]
+        out.loc[invalid, "geometry"] = gpd.GeoSeries(
+            repaired, index=out.index[invalid], crs=out.crs
+        )
+        lost = out.geometry.is_empty | out.geometry.isna()
+        if lost.any():
+            raise ZonesError(
+                f"zones file {path}: zone(s) {_ids(out.zone_id[lost])} are invalid and have "
+                "no area once repaired; fix their outlines."
+            )
+    return out.reset_index(drop=True)
+
+
+def split_antimeridian(geom):
+    """Cut a zone that crosses 180 degrees into parts on either side of it.
+
+    Two ways of writing such a zone are understood: longitudes beyond +/-180
+    (179.9 .. 180.1), and longitudes that jump from about +180 to about -180
+    (179.9 .. -179.9, which taken literally would span the whole globe: read as
+    crossing the antimeridian when the zone is wider than 180 degrees). The result
+    is a MultiPolygon whose parts lie within -180..180.
+    """
+    minx, _, maxx, _ = geom.bounds
+    if minx >= -180 and maxx <= 180 and maxx - minx <= 180:
+        return geom
+    if maxx - minx > 180 and minx >= -180 and maxx <= 180:
+        # jumps across the antimeridian: move the western vertices east by 360
+        geom = shapely.make_valid(shapely.transform(geom, _west_to_east))
+    parts = []
+    for shift in (-360, 0, 360):
+        window = shapely.box(-180 - shift, -90, 180 - shift, 90)
+        piece = geom.intersection(window)
+        if not piece.is_empty:
+            parts.append(shapely.affinity.translate(piece, xoff=shift))
+    return _polygonal_part(shapely.union_all(parts)) if parts else geom
+
+
+def _west_to_east(xy: np.ndarray) -> np.ndarray:
+    xy = xy.copy()
+    xy[:, 0] = np.where(xy[:, 0] < 0, xy[:, 0] + 360, xy[:, 0])
+    return xy
+
+
+def _polygonal_part(geom):
+    if geom.geom_type in POLYGONAL:
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in POLYGONAL]
+    if not parts:
+        return shapely.Polygon()
+    return shapely.union_all(parts)
+
+
+def write_zones(gdf: gpd.GeoDataFrame, dest: str | Path) -> None:
+    """Write the normalised zones as GeoPackage, atomically."""
+    with atomic_path(dest, suffix=".gpkg") as tmp:
+        tmp.unlink()
+        gdf.to_file(tmp, driver="GPKG", layer="zones")
+
+
+def read_prepared(path: str | Path) -> gpd.GeoDataFrame:
+    gdf = gpd.read_file(path, layer="zones")
+    gdf["zone_id"] = gdf["zone_id"].astype(str)
+    return gdf
+
+
+def geodesic_area_km2(geom) -> float:
+    """A zone's area on the WGS84 ellipsoid."""
+    return abs(_GEOD.geometry_area_perimeter(geom)[0]) / 1e6
+
+
+AREA_COLUMNS = ["zone_id", "area_km2"]
+
+
+def write_areas(gdf: gpd.GeoDataFrame, dest: str | Path) -> None:
+    """The zone table of the prepared zones (one row per zone number of the pixel index,
+    in order): the facts the statistics' rows carry, atomically."""
+    import pandas as pd
+
+    from .table import write_csv
+
+    table = pd.DataFrame(
+        {
+            "zone_id": gdf["zone_id"].astype(str).to_numpy(),
+            "area_km2": [round(geodesic_area_km2(g), 6) for g in gdf.geometry],
+        }
+    )
+    write_csv(table[AREA_COLUMNS], dest)
+
+
+def read_areas(path: str | Path):
+    import pandas as pd
+
+    return pd.read_csv(path, dtype={"zone_id": str}, keep_default_na=False, na_values={})

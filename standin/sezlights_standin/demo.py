@@ -1,0 +1,103 @@
+"""Run the demo end to end: synthetic files, local stand-ins of EOG and NASA's Earthdata
+Cloud, the real workflow.
+
+``python -m sezlights_standin.demo`` (what ``make demo`` runs) writes synthetic files for
+2019-01..2019-04 in the real layouts under ``demo-data/`` (EOG's monthly tiles; NASA's
+Black Marble VNP46A3 and VJ146A3 tiles), serves them on 127.0.0.1 (EOG on 8765, behind
+its Keycloak login with 5-minute tokens; CMR and the LAADS cloud host on 8766, behind an
+Earthdata token, files from signed URLs), runs ``snakemake --profile profiles/laptop
+--configfile config/demo.yaml`` (both sources into one table), builds the report, and
+stops the servers. Extra arguments go to snakemake (e.g. ``--config
+months='{start: 2019-01, end: 2019-04}'``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from . import blackmarble_tiles, eog_tiles
+from .earthdata import EarthdataServer
+from .eog import EOGServer
+
+SERVER_MONTHS = ("2019-01", "2019-04")
+# the stand-ins' demo account: not secrets, and never written to a file by the run
+DEMO = {
+    "EOG_USERNAME": "demo",
+    "EOG_PASSWORD": "demo-password",
+    "EOG_CLIENT_ID": "demo-scripts",
+    "EOG_CLIENT_SECRET": "demo-client-secret",
+}
+BM_TILES = ["h21v08", "h21v09", "h24v06", "h20v12", "h08v07", "h22v08", "h23v06", "h24v07"]
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    repo = Path.cwd()
+    cfg = yaml.safe_load((repo / "config/demo.yaml").read_text())
+    eog_url = urlsplit(cfg["eog"]["base_url"])
+    cloud_url = urlsplit(cfg["blackmarble"]["cloud_url"])
+    data = repo / "demo-data"
+    t0 = time.time()
+    tree = data / "eog" / eog_url.path.strip("/")
+    arcs = eog_tiles.make_tree(tree, *SERVER_MONTHS, pixel_arcsec=cfg["eog"]["pixel_arcsec"])
+    h5 = blackmarble_tiles.make_tree(
+        data / "laads",
+        *SERVER_MONTHS,
+        cfg["blackmarble"]["pixel_arcsec"],
+        tiles=BM_TILES,
+        products=cfg["blackmarble"]["products"],
+    )
+    print(
+        f"demo: {len(arcs)} EOG archives and {len(h5)} Black Marble files under {data} "
+        f"({time.time() - t0:.1f}s)"
+    )
+    eog = EOGServer(
+        data / "eog",
+        eog_url.port,
+        users={DEMO["EOG_USERNAME"]: DEMO["EOG_PASSWORD"]},
+        clients={DEMO["EOG_CLIENT_ID"]: DEMO["EOG_CLIENT_SECRET"]},
+    )
+    laads = EarthdataServer(data / "laads", cloud_url.port)
+    env = dict(os.environ, **DEMO, EARTHDATA_TOKEN=laads.add_user("demo"))
+    env.pop("EOG_TOKEN", None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    run = [sys.executable, "-m", "snakemake", "--profile", "profiles/laptop"]
+    run += ["--configfile", "config/demo.yaml", *argv]
+    report = repo / "results" / "report.html"
+    print(
+        f"demo: EOG at {eog.url}, CMR and the LAADS cloud host at {laads.url}; running: "
+        f"{' '.join(run[1:])}",
+        flush=True,
+    )
+    with eog, laads:
+        t0 = time.time()
+        rc = subprocess.call(run, env=env)
+        took = time.time() - t0
+        if rc == 0:
+            rc = subprocess.call(
+                [sys.executable, "-m", "snakemake", "--configfile", "config/demo.yaml"]
+                + ["--report", str(report)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if rc != 0:
+                print("demo: the report could not be built; see .snakemake/log/", file=sys.stderr)
+    if rc != 0:
+        print(f"demo: the run failed (exit {rc}); the reason is the line above.", file=sys.stderr)
+        return rc
+    downloads = len(eog.file_gets()) + len(laads.file_gets())
+    print(f"demo: pipeline {took:.1f}s, {downloads} downloads (EOG and LAADS).")
+    print(f"demo: done; the report is {report} (open it in a browser)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
