@@ -149,6 +149,7 @@ def test_job_definition_the_plugin_builds_from_the_profile():
                 "containerProperties": {
                     "image": IMAGE,
                     "command": ["/bin/bash", "-c", command],
+                    "environment": [],  # no value set while parsing travels to jobs
                     "jobRoleArn": ROLE,
                     "privileged": True,
                     "resourceRequirements": [
