@@ -38,3 +38,7 @@ class CorruptFileError(DownloadError):
 
 class DiskFullError(UserError):
     pass
+
+
+class ChangedFileError(UserError):
+    """A remote file read by window is no longer the one its month's listing recorded."""

@@ -99,6 +99,34 @@ class Lattice:
             )
         return Window(round(col0), round(row0), cols, rows)
 
+    def placement(self, transform: Affine, shape: tuple[int, int], name: str) -> Window:
+        """Where a file lies on the lattice: the window its pixels cover, which may reach
+        beyond the lattice (a global file one column and row larger than 360 x 140
+        degrees, as EOG's global files are); its corner must be on a lattice point and
+        it must cover the whole lattice or lie inside it."""
+        rows, cols = shape
+        col0 = (transform.c - self.west) / self.pixel
+        row0 = (self.north - transform.f) / self.pixel
+        if (
+            abs(col0 - round(col0)) > TOLERANCE
+            or abs(row0 - round(row0)) > TOLERANCE
+            or not math.isclose(transform.a, self.pixel, rel_tol=1e-6)
+            or not math.isclose(-transform.e, self.pixel, rel_tol=1e-6)
+        ):
+            raise UserError(
+                f"{name}: its grid (corner {transform.c:.6f}, {transform.f:.6f}, pixel "
+                f'{transform.a:.10g} deg) is not on the configured {self.pixel * 3600:g}" '
+                "lattice of this source; check pixel_arcsec in the config."
+            )
+        return Window(round(col0), round(row0), cols, rows)
+
+    def clip(self, window: Window) -> Window:
+        """The part of ``window`` on the lattice."""
+        c0, r0 = max(0, int(window.col_off)), max(0, int(window.row_off))
+        c1 = min(self.cols, int(window.col_off + window.width))
+        r1 = min(self.rows, int(window.row_off + window.height))
+        return Window(c0, r0, max(0, c1 - c0), max(0, r1 - r0))
+
 
 @dataclass(frozen=True)
 class TileSet:

@@ -28,6 +28,9 @@ from .atomic import write_json
 
 READS = ("download", "window")
 SCHEMA = 2
+# beside a manifest, written by a job that found a file changed since the listing: the
+# next run lists that month again (the workflow's listing epoch notices it)
+STALE = ".stale"
 
 
 @dataclass(frozen=True)

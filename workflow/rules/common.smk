@@ -5,7 +5,7 @@ import datetime as dt
 import json
 import os
 
-from snakemake.exceptions import WorkflowError
+from snakemake.exceptions import IncompleteCheckpointException, WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
@@ -23,6 +23,7 @@ from sezlights import memory
 from sezlights import sources as data_sources
 from sezlights import zones as zone_files
 from sezlights.errors import UserError
+from sezlights.manifest import STALE as STALE_LISTING
 from sezlights.manifest import Manifest
 from sezlights.redact import redact
 
@@ -138,7 +139,13 @@ def _epoch(stored_in):
 
 
 def listing_epoch(wildcards):
-    return _epoch(f"results/manifests/{wildcards.source}/{wildcards.month}.json")
+    """The listing's epoch; a month whose listing a job found stale (a file changed on
+    the server since) gets a new one, so that it is listed again."""
+    path = f"results/manifests/{wildcards.source}/{wildcards.month}.json"
+    epoch = _epoch(path)
+    if workflow.executor_plugin is not None and os.path.exists(path + STALE_LISTING):
+        epoch += f" (stale since {os.path.getmtime(path + STALE_LISTING):.0f})"
+    return epoch
 
 
 def latest_epoch(wildcards):
@@ -190,6 +197,21 @@ def month_downloads(wildcards):
         if m.downloads()
         else []
     )
+
+
+def month_remote_files(wildcards):
+    """The identity of every file the month reads by window (name, size, ETag, time): a
+    params value, so a file the server replaced reruns its month's statistics."""
+    m = month_manifest(wildcards.source, wildcards.month)
+    return [list(i) for i in m.identity() if i[1] == "window"]
+
+
+def month_reads_remote(wildcards):
+    """Whether the month's statistics read some file from the server (by window)."""
+    try:
+        return bool(month_remote_files(wildcards))
+    except IncompleteCheckpointException:  # not listed yet: its listing logs in
+        return False
 
 
 def latest_month_downloads(wildcards):

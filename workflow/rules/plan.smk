@@ -31,6 +31,8 @@ checkpoint find_latest_month:
 checkpoint list_month_files:
     input:
         index_summary=lambda wildcards: f"resources/index/{GRID_OF[wildcards.source]}.json",
+        # the zones' pixels: which blocks of a file a window read would fetch
+        index=lambda wildcards: f"resources/index/{GRID_OF[wildcards.source]}.npz",
     output:
         manifest="results/manifests/{source}/{month}.json",
     log:
@@ -52,12 +54,13 @@ checkpoint list_month_files:
 
 def check_logins():
     """Say which credentials each source uses, and log in once to every source some job
-    of this run lists, downloads or reads from, before any job runs: a refused login is
-    one message, not a failed job per month."""
+    of this run lists, downloads or reads from (by window), before any job runs: a
+    refused login is one message, not a failed job per month."""
     needed = {
         job.wildcards.get("source")
         for job in workflow.dag.needrun_jobs()
         if job.rule.name in ("list_month_files", "download_month_files")
+        or (job.rule.name == "compute_zone_stats" and month_reads_remote(job.wildcards))
     }
     if any(job.rule.name == "find_latest_month" for job in workflow.dag.needrun_jobs()):
         needed |= set(SOURCES)

@@ -25,6 +25,8 @@ rule compute_zone_stats:
         weighting=config["stats"]["weighting"],
         min_cloud_free=config["stats"]["min_cloud_free"],
         source=source_settings,
+        # the files read by window, as the listing found them: one replaced reruns the month
+        remote=month_remote_files,
         # this job's own folder: it clears what a killed run left there
         scratch=lambda wildcards: f"resources/scratch/stats/{wildcards.source}/{wildcards.month}",
     message:

@@ -4,8 +4,9 @@ import time
 import pandas as pd
 
 from sezlights import index, table, zonal
+from sezlights.errors import ChangedFileError
 from sezlights.job import run_step, source_of
-from sezlights.manifest import Manifest
+from sezlights.manifest import STALE, Manifest
 from sezlights.zones import read_areas
 
 
@@ -22,9 +23,18 @@ def main():
     frames = []
     for (product, satellite), granules in manifest.by_series().items():
         t0 = time.perf_counter()
-        values = zonal.gather(
-            idx, granules, src, files, session, p.scratch, threads=snakemake.threads
-        )
+        try:
+            values = zonal.gather(
+                idx, granules, src, files, session, p.scratch, threads=snakemake.threads
+            )
+        except ChangedFileError as exc:
+            # the listing is stale: marked so, the next run lists the month again
+            stale = f"{snakemake.input.manifest}{STALE}"
+            with open(stale, "w", encoding="utf-8") as f:
+                f.write(f"{exc}\n")
+            raise ChangedFileError(
+                f"{exc}: run again, and the month is listed anew and read from the new file."
+            ) from None
         t1 = time.perf_counter()
         frames.append(
             zonal.reduce(

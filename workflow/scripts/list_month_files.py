@@ -2,7 +2,9 @@ import json
 import logging
 from pathlib import Path
 
+from sezlights import index
 from sezlights.job import note, run_step, source_of
+from sezlights.manifest import STALE
 
 
 def main():
@@ -10,9 +12,15 @@ def main():
     with open(snakemake.input.index_summary) as f:
         needed = json.load(f)["tiles_needed"]
     w = snakemake.wildcards
-    m = src.list_month(src.session(), w.month, needed, epoch=snakemake.params.epoch)
+    idx = index.load(snakemake.input.index)
+    m = src.list_month(src.session(), w.month, needed, epoch=snakemake.params.epoch, index=idx)
     log = logging.getLogger("sezlights.listing")
     for g in m.granules:
+        if g.read == "window" and g.bytes_window is not None:
+            log.info(
+                "%s %s: by window about %d bytes of the %s bytes the whole files hold",
+                g.tile, g.product, g.bytes_window, g.bytes_download,
+            )  # fmt: skip
         for part in g.parts:
             log.info(
                 "%s %s (%s): %s, read by %s (stamp %s, %s bytes)",
@@ -33,6 +41,8 @@ def main():
         for line in m.replaced((p.name for p in before.iterdir()), src.stamp_of):
             note(f"file republished: {w.source} {w.month} {line}; recomputing that month")
     m.write(snakemake.output.manifest)
+    # listed anew: a mark that the old listing was stale has done its work
+    Path(f"{snakemake.output.manifest}{STALE}").unlink(missing_ok=True)
 
 
 run_step(snakemake, main)

@@ -36,6 +36,7 @@ from ..months import from_index, month_index
 REGISTRY = {
     "eog": "sezlights.sources.eog:EOG",
     "blackmarble": "sezlights.sources.blackmarble:BlackMarble",
+    "len": "sezlights.sources.lighteverynight:LightEveryNight",
 }
 KINDS = ("radiance", "coverage")
 MAX_SKIPPED = 12  # `end: latest` looks back this many months at most, per source and for all
@@ -228,9 +229,16 @@ class Source(ABC):
 
     @abstractmethod
     def list_month(
-        self, session: requests.Session, month: str, needed: list[str], epoch: str = ""
+        self,
+        session: requests.Session,
+        month: str,
+        needed: list[str],
+        epoch: str = "",
+        index: dict | None = None,
     ) -> Manifest:
         """The month's manifest for the tiles ``needed`` (those holding zone pixels).
+        ``index`` (the pixel index, when the listing decides how to read) lets a source
+        count the bytes each way of reading would cost.
 
         Raises MissingFileError when the month is not (completely) published.
         """

@@ -473,7 +473,9 @@ class BlackMarble(Source):
                 )
             found[m["tile"]] = value
 
-    def list_month(self, session, month: str, needed: list[str], epoch: str = "") -> Manifest:
+    def list_month(
+        self, session, month: str, needed: list[str], epoch: str = "", index=None
+    ) -> Manifest:
         series = self.series_in(month)
         granules, absent, urls, unpublished = [], [], [], []
         for s in series:

@@ -383,7 +383,7 @@ class EOG(Source):
             ) from None
 
     def list_month(
-        self, session: requests.Session, month: str, needed: list[str], epoch: str = ""
+        self, session, month: str, needed: list[str], epoch: str = "", index=None
     ) -> Manifest:
         tried = []
         for url in self.month_urls(month).values():

@@ -1,0 +1,430 @@
+"""Reading remote files by window: only the bytes the zones need.
+
+- GeoTIFFs (Light Every Night's COGs, EOG's untiled global files) through GDAL, via
+  rasterio and ``/vsicurl/``: GDAL reads the header with one ranged GET
+  (``GDAL_INGESTED_BYTES_AT_OPEN``) after a HEAD for its size, then only the
+  internal tiles or strips a read touches, with its own HTTP retries
+  (``GDAL_HTTP_MAX_RETRY``/``GDAL_HTTP_RETRY_DELAY``), timeouts and block cache
+  (:func:`gdal_options`). A token goes in ``GDAL_HTTP_HEADERS`` (never in a URL).
+  :class:`RemoteTiff` reopens the file and tries a read again (within the file's retry
+  budget) when GDAL gives up on it, e.g. after a body cut short.
+- HDF5 (Black Marble) through h5py over :class:`RangeFile`, a file object whose reads are
+  HTTP ``Range`` requests, cached by block: h5py reads the file's metadata with a few small
+  requests, then only the chunks a read touches.
+- :func:`probe`: one ``Range: bytes=0-0`` request telling whether a server honours ranges,
+  and the file's identity (size, ETag, Last-Modified), which the month's manifest records:
+  a file that changes between runs is noticed, and one that changes between its listing and
+  its reading stops the job.
+
+GDAL's own reader is used for GeoTIFFs rather than a TIFF parser of our own; h5py has no
+HTTP reader, hence :class:`RangeFile` (requests, urllib3 retries, the file's budget).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import requests
+
+from .errors import (
+    ChangedFileError,
+    CorruptFileError,
+    DownloadError,
+    LoginError,
+    MissingFileError,
+    UserError,
+)
+from .http import USER_AGENT, Budget, describe_error, describe_status
+
+log = logging.getLogger(__name__)
+
+HEADER_BYTES = 1 << 16  # what GDAL reads in its first request (a COG's header and offsets)
+BLOCK = 1 << 16  # RangeFile: small reads are fetched in aligned blocks of this size
+CACHE_BLOCKS = 256  # ... and up to this many are kept (16 MiB)
+
+
+class NoRangeSupport(Exception):
+    """The server answers a ranged request with the whole file: read by window it cannot be."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A remote file as the server describes it (what makes a rerun exact without a copy)."""
+
+    size: int | None
+    etag: str | None
+    modified: str | None
+
+
+def probe(session: requests.Session, url: str, timeout) -> Identity:
+    """Ask for the first byte: 206 means ranges work; the answer says size and identity.
+
+    Raises :class:`NoRangeSupport` on a 200 (the whole file would come),
+    MissingFileError on 404, UserError on another refusal.
+    """
+    try:
+        r = session.get(url, headers={"Range": "bytes=0-0"}, stream=True, timeout=timeout)
+    except requests.RequestException as exc:
+        raise UserError(
+            f"could not reach {_shown(url)} ({describe_error(exc)}); try again later."
+        ) from None
+    with r:
+        if r.status_code == 200:
+            raise NoRangeSupport(url)
+        if r.status_code == 404:
+            raise MissingFileError(f"{_shown(url)} is not there (HTTP 404); list the month again.")
+        if r.status_code != 206:
+            raise UserError(
+                f"{_shown(url)} answered {describe_status(r.status_code)} to a ranged request; "
+                "try again later."
+            )
+        total = r.headers.get("Content-Range", "").rsplit("/", 1)[-1]
+        return Identity(
+            size=int(total) if total.isdigit() else None,
+            etag=r.headers.get("ETag"),
+            modified=r.headers.get("Last-Modified"),
+        )
+
+
+def _shown(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+# ------------------------------------------------------------------------ GeoTIFFs (GDAL)
+
+
+def gdal_options(timeout: float = 60, tries: int = 5, headers: dict | None = None) -> dict:
+    """GDAL configuration for reading remote GeoTIFFs by window (see the module doc)."""
+    opts = {
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no listing of the folder at open
+        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff",
+        "GDAL_INGESTED_BYTES_AT_OPEN": str(HEADER_BYTES),
+        "GDAL_HTTP_MAX_RETRY": str(max(0, tries - 1)),
+        "GDAL_HTTP_RETRY_DELAY": "1",
+        "GDAL_HTTP_TIMEOUT": str(int(timeout)),
+        "GDAL_HTTP_CONNECTTIMEOUT": "10",
+        "GDAL_HTTP_USERAGENT": USER_AGENT,
+        # one range at a time (a server need not answer several ranges in one request),
+        # neighbouring ranges merged into one
+        "GDAL_HTTP_MULTIRANGE": "SERIAL",
+        "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+        "VSI_CACHE": "TRUE",
+        "VSI_CACHE_SIZE": str(64 << 20),
+        "CPL_VSIL_CURL_CACHE_SIZE": str(128 << 20),
+    }
+    if headers:
+        # GDAL strips the double quotes around a value and unescapes \" inside them: an
+        # ETag keeps its own quotes only so (found by testing GDAL 3.10)
+        opts["GDAL_HTTP_HEADERS"] = "\r\n".join(
+            f'{k}: "{_gdal_escaped(v)}"' for k, v in headers.items()
+        )
+    return opts
+
+
+def _gdal_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class RemoteTiff:
+    """A remote single-band GeoTIFF open for window reads (a context manager).
+
+    ``headers`` is a function giving the request headers (a fresh token each time the file
+    is opened); ``budget`` bounds the reopenings after a failed read; ``etag``, the ETag
+    the month's listing recorded, makes every request conditional (``If-Match``), so a
+    file replaced on the server is never read in part (:class:`ChangedFileError`). ``read(window)``
+    returns the pixels of a window (relative to the file).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        headers=None,
+        budget: Budget | None = None,
+        timeout: float = 60,
+        etag: str | None = None,
+    ):
+        self.url, self.name, self.etag = url, name, etag
+        self._headers = headers or (lambda: {})
+        self.budget = budget or Budget(300, 20)
+        self.timeout = timeout
+        self._env = self._ds = None
+        self._open()
+
+    def _open(self) -> None:
+        import rasterio
+
+        self.close()
+        headers = dict(self._headers())
+        if self.etag:  # every request conditional: a file replaced meanwhile answers 412
+            headers["If-Match"] = self.etag
+        opts = gdal_options(self.timeout, headers=headers)
+        # nothing GDAL cached of this file before (an earlier open, a failed read) is
+        # used: each open reads the server's current file, under its If-Match
+        opts["CPL_VSIL_CURL_NON_CACHED"] = f"/vsicurl/{self.url}"
+        self._env = rasterio.Env(**opts)
+        self._env.__enter__()
+        try:
+            self._ds = rasterio.open(f"/vsicurl/{self.url}")
+        except rasterio.errors.RasterioIOError as exc:
+            self.close()
+            raise _gdal_failure(self.name, exc) from None
+
+    @property
+    def ds(self):
+        return self._ds
+
+    @property
+    def block_shape(self) -> tuple[int, int]:
+        return self._ds.block_shapes[0]
+
+    def block_bytes(self, blocks) -> int:
+        """The compressed size of internal blocks ``(row, col)`` as the header gives it."""
+        return int(sum(self._ds.block_size(1, int(i), int(j)) for i, j in blocks))
+
+    def read(self, window) -> np.ndarray:
+        import rasterio
+
+        while True:
+            self.budget.take_try()
+            try:
+                return self._ds.read(1, window=window)
+            except rasterio.errors.RasterioIOError as exc:
+                final = _gdal_failure(self.name, exc, final_only=True)
+                if final is not None:  # changed, gone or refused: trying again cannot help
+                    raise final from None
+                self.budget.note(_first_line(exc))
+                wait = self.budget.next_wait()
+                if wait is None:
+                    raise DownloadError(
+                        f"gave up reading {self.name} by window after {self.budget.n_failures} "
+                        f"failed tries ({self.budget.limits()}): {self.budget.summary()}. Run "
+                        "again later; if it persists, tell the server's operators."
+                    ) from None
+                log.warning(
+                    "%s: a read failed (%s); again in %.1f s", self.name, _first_line(exc), wait
+                )
+                time.sleep(wait)
+                self._open()
+
+    def close(self) -> None:
+        if self._ds is not None:
+            self._ds.close()
+            self._ds = None
+        if self._env is not None:
+            self._env.__exit__(None, None, None)
+            self._env = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class LocalTiff:
+    """A downloaded GeoTIFF with :class:`RemoteTiff`'s interface (a whole-file read)."""
+
+    def __init__(self, path, name: str):
+        import rasterio
+
+        self.name = name
+        try:
+            self._ds = rasterio.open(path)
+        except rasterio.errors.RasterioIOError as exc:
+            raise CorruptFileError(
+                f"{name} is not a readable GeoTIFF ({_first_line(exc)}); delete it and run "
+                "again to download it anew."
+            ) from None
+
+    ds = RemoteTiff.ds
+    block_shape = RemoteTiff.block_shape
+    block_bytes = RemoteTiff.block_bytes
+
+    def read(self, window) -> np.ndarray:
+        return self._ds.read(1, window=window)
+
+    def close(self) -> None:
+        self._ds.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def _gdal_failure(name: str, exc: BaseException, final_only: bool = False) -> UserError | None:
+    """The error to raise for a failed GDAL open or read (``final_only``: only for a
+    failure that trying again cannot mend, else None)."""
+    text = _first_line(exc)
+    if "response code: 412" in text:  # If-Match: the ETag the listing recorded is gone
+        return ChangedFileError(
+            f"{name} changed on the server after its month was listed (its ETag is no longer "
+            "the one the listing recorded)"
+        )
+    if "response code: 404" in text:
+        return MissingFileError(
+            f"{name} is no longer on the server (HTTP 404); list the month again."
+        )
+    if "response code: 401" in text or "response code: 403" in text:
+        return LoginError(f"{name}: the server refused the read ({text}); check the login.")
+    if final_only:
+        return None
+    return UserError(f"{name} could not be opened by window ({text}); try again later.")
+
+
+# ------------------------------------------------------------------------ HDF5 (h5py)
+
+
+class RangeFile(io.RawIOBase):
+    """A remote file whose reads are HTTP ``Range`` requests (for h5py).
+
+    ``target`` is a :class:`sezlights.download.Target` (the address to GET, how a refusal
+    or an expired signed address looks); ``budget`` is the file's retry budget. Small
+    reads are fetched by aligned :data:`BLOCK` and cached; a large read is one request.
+    ``fetched`` counts the bytes received.
+    """
+
+    def __init__(self, target, name: str, budget: Budget, timeout=(10, 60), size=None):
+        super().__init__()
+        self.target, self.name, self.budget, self.timeout = target, name, budget, timeout
+        self.fetched = 0
+        self.requests = 0
+        self._pos = 0
+        self._size = size
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        if self._size is None:
+            self._fetch(0, 1)  # the size, from Content-Range
+
+    # ---------------------------------------------------------------- file API
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, b) -> int:
+        n = min(len(b), max(0, self._size - self._pos))
+        if n <= 0:
+            return 0
+        data = self._read(self._pos, n)
+        b[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    # ---------------------------------------------------------------- ranges
+
+    def _read(self, pos: int, n: int) -> bytes:
+        if n >= BLOCK:
+            return self._fetch(pos, n)
+        first, last = pos // BLOCK, (pos + n - 1) // BLOCK
+        parts = [self._block(k) for k in range(first, last + 1)]
+        data = b"".join(parts)
+        start = pos - first * BLOCK
+        return data[start : start + n]
+
+    def _block(self, k: int) -> bytes:
+        with self._lock:
+            if k in self._cache:
+                self._cache.move_to_end(k)
+                return self._cache[k]
+        a = k * BLOCK
+        data = self._fetch(a, min(BLOCK, self._size - a))
+        with self._lock:
+            self._cache[k] = data
+            while len(self._cache) > CACHE_BLOCKS:
+                self._cache.popitem(last=False)
+        return data
+
+    def _fetch(self, pos: int, n: int) -> bytes:
+        """Bytes ``pos .. pos + n`` from the server, tried again within the budget.
+
+        As for a whole download (:func:`sezlights.download.download`): an expired signed
+        address is asked for again, a refusal renews the token once (a second refusal is a
+        login error), a failed try waits and tries again until the file's budget is spent.
+        """
+        from .download import TryFailed
+
+        relogged = False
+        while True:
+            self.budget.take_try()
+            try:
+                session, url = self.target.locate(self.timeout)
+                rng = {"Range": f"bytes={pos}-{pos + n - 1}"}
+                with session.get(url, headers=rng, stream=True, timeout=self.timeout) as r:
+                    if self.target.expired(r):
+                        raise TryFailed("the signed address expired")
+                    if self.target.refused(r):
+                        if relogged:
+                            raise LoginError(
+                                f"the server refuses {self.name} although the login "
+                                "succeeded: the account may lack access to this data."
+                            )
+                        self.target.renew()
+                        relogged = True
+                        continue
+                    if r.status_code == 200:
+                        raise NoRangeSupport(url)
+                    if r.status_code == 404:
+                        raise MissingFileError(
+                            f"{self.name} is no longer at {_shown(url)} (HTTP 404); list the "
+                            "month again."
+                        )
+                    if r.status_code != 206:
+                        raise TryFailed(describe_status(r.status_code))
+                    if self._size is None:
+                        total = r.headers.get("Content-Range", "").rsplit("/", 1)[-1]
+                        self._size = int(total) if total.isdigit() else None
+                    data = r.content
+                self.requests += 1
+                self.fetched += len(data)
+                if len(data) != n:
+                    raise TryFailed(f"body cut at {len(data)} of {n} bytes")
+                return data
+            except (TryFailed, requests.RequestException) as exc:
+                what = str(exc) if isinstance(exc, TryFailed) else describe_error(exc)
+                self.budget.note(what)
+                wait = self.budget.next_wait()
+                if wait is None:
+                    raise DownloadError(
+                        f"gave up reading {self.name} by range after {self.budget.n_failures} "
+                        f"failed tries ({self.budget.limits()}): {self.budget.summary()}. Run "
+                        "again later; if it persists, tell the server's operators."
+                    ) from None
+                log.warning("%s: a ranged read failed (%s); again in %.1f s", self.name, what, wait)
+                time.sleep(wait)
+
+
+@contextlib.contextmanager
+def opened_hdf5(range_file: RangeFile):
+    """h5py over a :class:`RangeFile` (closed with it)."""
+    import h5py
+
+    f = h5py.File(range_file, "r")
+    try:
+        yield f
+    finally:
+        f.close()
+        range_file.close()
