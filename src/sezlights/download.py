@@ -135,7 +135,7 @@ def download(
     *,
     verify: Callable[[Path], None],
     budget: Budget,
-    signature: bytes = b"",
+    signature: bytes | tuple[bytes, ...] = b"",
     timeout: tuple[float, float] = (10, 60),
     progress: Progress | None = None,
     part: Path | None = None,
@@ -143,7 +143,7 @@ def download(
     """Fetch a file to ``dest`` through ``target``; returns ``dest``.
 
     ``verify(path)`` raises :class:`~sezlights.errors.CorruptFileError` for a bad
-    file; ``signature`` is what the file's first bytes must be (a gzip or HDF5 magic
+    file; ``signature`` is what the file's first bytes must be (a gzip, HDF5 or TIFF magic
     number), so an HTML page is never written as data. ``part``: where the partial file
     is kept between tries and runs (default ``{dest}.part``).
     """

@@ -5,9 +5,11 @@
   (``GDAL_INGESTED_BYTES_AT_OPEN``) after a HEAD for its size, then only the
   internal tiles or strips a read touches, with its own HTTP retries
   (``GDAL_HTTP_MAX_RETRY``/``GDAL_HTTP_RETRY_DELAY``), timeouts and block cache
-  (:func:`gdal_options`). A token goes in ``GDAL_HTTP_HEADERS`` (never in a URL).
-  :class:`RemoteTiff` reopens the file and tries a read again (within the file's retry
-  budget) when GDAL gives up on it, e.g. after a body cut short.
+  (:func:`gdal_options`). A bearer token goes in GDAL's ``GDAL_HTTP_AUTH=BEARER`` +
+  ``GDAL_HTTP_BEARER`` (GDAL >= 3.9; ``GDAL_HTTP_HEADERS`` before), never in a URL or a
+  file. :class:`RemoteTiff` reopens the file and tries a read again (within the file's
+  retry budget) when GDAL gives up on it, e.g. after a body cut short; it reopens with a
+  fresh token when the session renewed it, and renews it once when the server refuses it.
 - HDF5 (Black Marble) through h5py over :class:`RangeFile`, a file object whose reads are
   HTTP ``Range`` requests, cached by block: h5py reads the file's metadata with a few small
   requests, then only the chunks a read touches.
@@ -63,34 +65,48 @@ class Identity:
     modified: str | None
 
 
-def probe(session: requests.Session, url: str, timeout) -> Identity:
+def probe(session: requests.Session, url: str, timeout, refused=None) -> Identity:
     """Ask for the first byte: 206 means ranges work; the answer says size and identity.
 
     Raises :class:`NoRangeSupport` on a 200 (the whole file would come),
-    MissingFileError on 404, UserError on another refusal.
+    MissingFileError on 404, UserError on another refusal. ``refused(response)`` tells a
+    login page (a token the server no longer takes): the session's token is renewed once
+    (``session.renew()``), a second refusal is a LoginError.
     """
-    try:
-        r = session.get(url, headers={"Range": "bytes=0-0"}, stream=True, timeout=timeout)
-    except requests.RequestException as exc:
-        raise UserError(
-            f"could not reach {_shown(url)} ({describe_error(exc)}); try again later."
-        ) from None
-    with r:
-        if r.status_code == 200:
-            raise NoRangeSupport(url)
-        if r.status_code == 404:
-            raise MissingFileError(f"{_shown(url)} is not there (HTTP 404); list the month again.")
-        if r.status_code != 206:
+    for renewed in (False, True):
+        try:
+            r = session.get(url, headers={"Range": "bytes=0-0"}, stream=True, timeout=timeout)
+        except requests.RequestException as exc:
             raise UserError(
-                f"{_shown(url)} answered {describe_status(r.status_code)} to a ranged request; "
-                "try again later."
+                f"could not reach {_shown(url)} ({describe_error(exc)}); try again later."
+            ) from None
+        with r:
+            if r.status_code in (401, 403) or (refused is not None and refused(r)):
+                if renewed or not hasattr(session, "renew"):
+                    raise LoginError(
+                        f"the server refuses {_shown(url).rsplit('/', 1)[-1]} although the "
+                        "login succeeded: the account may lack access to this data."
+                    )
+                session.renew()
+                continue
+            if r.status_code == 200:
+                raise NoRangeSupport(url)
+            if r.status_code == 404:
+                raise MissingFileError(
+                    f"{_shown(url)} is not there (HTTP 404); list the month again."
+                )
+            if r.status_code != 206:
+                raise UserError(
+                    f"{_shown(url)} answered {describe_status(r.status_code)} to a ranged "
+                    "request; try again later."
+                )
+            total = r.headers.get("Content-Range", "").rsplit("/", 1)[-1]
+            return Identity(
+                size=int(total) if total.isdigit() else None,
+                etag=r.headers.get("ETag"),
+                modified=r.headers.get("Last-Modified"),
             )
-        total = r.headers.get("Content-Range", "").rsplit("/", 1)[-1]
-        return Identity(
-            size=int(total) if total.isdigit() else None,
-            etag=r.headers.get("ETag"),
-            modified=r.headers.get("Last-Modified"),
-        )
+    raise AssertionError("unreachable")
 
 
 def _shown(url: str) -> str:
@@ -100,8 +116,14 @@ def _shown(url: str) -> str:
 # ------------------------------------------------------------------------ GeoTIFFs (GDAL)
 
 
-def gdal_options(timeout: float = 60, tries: int = 5, headers: dict | None = None) -> dict:
-    """GDAL configuration for reading remote GeoTIFFs by window (see the module doc)."""
+def gdal_options(
+    timeout: float = 60, tries: int = 5, headers: dict | None = None, bearer: str | None = None
+) -> dict:
+    """GDAL configuration for reading remote GeoTIFFs by window (see the module doc).
+
+    ``bearer``: a token GDAL sends as ``Authorization: Bearer`` on every request to the
+    file's host (libcurl sends no credential to another host after a redirect).
+    """
     opts = {
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no listing of the folder at open
         "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff",
@@ -119,6 +141,15 @@ def gdal_options(timeout: float = 60, tries: int = 5, headers: dict | None = Non
         "VSI_CACHE_SIZE": str(64 << 20),
         "CPL_VSIL_CURL_CACHE_SIZE": str(128 << 20),
     }
+    headers = dict(headers or {})
+    if bearer is not None:
+        # GDAL's default, said anyway: no credential to another host after a redirect
+        opts["CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT"] = "IF_SAME_HOST"
+        if _gdal_has_bearer():
+            opts["GDAL_HTTP_AUTH"] = "BEARER"  # GDAL >= 3.9: configoptions.rst
+            opts["GDAL_HTTP_BEARER"] = bearer
+        else:
+            headers["Authorization"] = f"Bearer {bearer}"
     if headers:
         # GDAL strips the double quotes around a value and unescapes \" inside them: an
         # ETag keeps its own quotes only so (found by testing GDAL 3.10)
@@ -128,6 +159,14 @@ def gdal_options(timeout: float = 60, tries: int = 5, headers: dict | None = Non
     return opts
 
 
+def _gdal_has_bearer() -> bool:
+    """GDAL_HTTP_AUTH=BEARER and GDAL_HTTP_BEARER exist from GDAL 3.9 on."""
+    import rasterio
+
+    major, minor = (int(x) for x in rasterio.__gdal_version__.split(".")[:2])
+    return (major, minor) >= (3, 9)
+
+
 def _gdal_escaped(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -135,11 +174,19 @@ def _gdal_escaped(value: str) -> str:
 class RemoteTiff:
     """A remote single-band GeoTIFF open for window reads (a context manager).
 
-    ``headers`` is a function giving the request headers (a fresh token each time the file
-    is opened); ``budget`` bounds the reopenings after a failed read; ``etag``, the ETag
-    the month's listing recorded, makes every request conditional (``If-Match``), so a
-    file replaced on the server is never read in part (:class:`ChangedFileError`). ``read(window)``
-    returns the pixels of a window (relative to the file).
+    ``headers`` is a function giving the request headers (fresh each time the file is
+    opened); ``bearer`` a function giving the bearer token (the session's, renewed by it
+    before it expires) and ``renew`` one that renews it now; ``budget`` bounds the
+    reopenings after a failed read. ``etag``, the ETag the month's listing recorded,
+    makes every request conditional (``If-Match``), so a file replaced on the server is
+    never read in part (:class:`ChangedFileError`); without an ETag, ``modified`` (its
+    Last-Modified) does the same with ``If-Unmodified-Since``. ``read(window)`` returns
+    the pixels of a window (relative to the file).
+
+    Tokens: before each read, a token the session renewed meanwhile reopens the file
+    with the new one (GDAL keeps the one it was opened with); a failed read reopens the
+    file, and an open the server refuses (401/403, or its login page instead of the
+    file) renews the token once, then stops with a LoginError.
     """
 
     def __init__(
@@ -150,22 +197,43 @@ class RemoteTiff:
         budget: Budget | None = None,
         timeout: float = 60,
         etag: str | None = None,
+        *,
+        modified: str | None = None,
+        bearer=None,
+        renew=None,
     ):
-        self.url, self.name, self.etag = url, name, etag
+        self.url, self.name, self.etag, self.modified = url, name, etag, modified
         self._headers = headers or (lambda: {})
+        self._bearer, self._renew = bearer, renew
+        self._token: str | None = None
         self.budget = budget or Budget(300, 20)
         self.timeout = timeout
+        self.opened = 0  # how many times the file was opened (tests, logs)
         self._env = self._ds = None
         self._open()
 
     def _open(self) -> None:
+        """Open (again); a refused login renews the token once."""
+        for renewed in (False, True):
+            try:
+                return self._open_once()
+            except LoginError:
+                if renewed or self._renew is None:
+                    raise
+                log.info("%s: the server refused the token; renewing it", self.name)
+                self._renew()
+
+    def _open_once(self) -> None:
         import rasterio
 
         self.close()
         headers = dict(self._headers())
         if self.etag:  # every request conditional: a file replaced meanwhile answers 412
             headers["If-Match"] = self.etag
-        opts = gdal_options(self.timeout, headers=headers)
+        elif self.modified:
+            headers["If-Unmodified-Since"] = self.modified
+        self._token = self._bearer() if self._bearer is not None else None
+        opts = gdal_options(self.timeout, headers=headers, bearer=self._token)
         # nothing GDAL cached of this file before (an earlier open, a failed read) is
         # used: each open reads the server's current file, under its If-Match
         opts["CPL_VSIL_CURL_NON_CACHED"] = f"/vsicurl/{self.url}"
@@ -175,7 +243,14 @@ class RemoteTiff:
             self._ds = rasterio.open(f"/vsicurl/{self.url}")
         except rasterio.errors.RasterioIOError as exc:
             self.close()
-            raise _gdal_failure(self.name, exc) from None
+            raise _gdal_failure(self.name, exc, login=self._bearer is not None) from None
+        if self._ds.transform.is_identity:
+            # a header GDAL could not read whole: e.g. its size taken from a login page
+            # the server redirected one request to (GDAL stats the file with a HEAD that
+            # follows redirects, then reads the bytes with GETs)
+            self.close()
+            raise _not_the_file(self.name, "its header has no georeferencing", self._bearer)
+        self.opened += 1
 
     @property
     def ds(self):
@@ -195,24 +270,32 @@ class RemoteTiff:
         while True:
             self.budget.take_try()
             try:
+                if self._ds is None:  # the last reopening failed
+                    self._open()
+                elif self._bearer is not None and self._bearer() != self._token:
+                    log.info("%s: the token was renewed; reopening with the new one", self.name)
+                    self._open()
                 return self._ds.read(1, window=window)
             except rasterio.errors.RasterioIOError as exc:
                 final = _gdal_failure(self.name, exc, final_only=True)
                 if final is not None:  # changed, gone or refused: trying again cannot help
                     raise final from None
-                self.budget.note(_first_line(exc))
-                wait = self.budget.next_wait()
-                if wait is None:
-                    raise DownloadError(
-                        f"gave up reading {self.name} by window after {self.budget.n_failures} "
-                        f"failed tries ({self.budget.limits()}): {self.budget.summary()}. Run "
-                        "again later; if it persists, tell the server's operators."
-                    ) from None
-                log.warning(
-                    "%s: a read failed (%s); again in %.1f s", self.name, _first_line(exc), wait
-                )
-                time.sleep(wait)
-                self._open()
+                what = _first_line(exc)
+            except UserError as exc:
+                if type(exc) is not UserError:  # changed, gone, refused
+                    raise
+                what = str(exc)  # an open that failed (GDAL's own retries spent)
+            self.budget.note(what)
+            wait = self.budget.next_wait()
+            if wait is None:
+                raise DownloadError(
+                    f"gave up reading {self.name} by window after {self.budget.n_failures} "
+                    f"failed tries ({self.budget.limits()}): {self.budget.summary()}. Run "
+                    "again later; if it persists, tell the server's operators."
+                ) from None
+            log.warning("%s: a read failed (%s); again in %.1f s", self.name, what, wait)
+            time.sleep(wait)
+            self.close()  # opened again at the next try
 
     def close(self) -> None:
         if self._ds is not None:
@@ -261,28 +344,69 @@ class LocalTiff:
         self.close()
 
 
+def verify_geotiff(path) -> None:
+    """A whole GeoTIFF: it opens, and its last internal block decodes (a file cut short
+    fails there); CorruptFileError otherwise."""
+    from pathlib import Path
+
+    from rasterio.windows import Window
+
+    name = Path(path).name
+    with LocalTiff(path, name) as tif:
+        h, w = tif.ds.shape
+        bh, bw = tif.block_shape
+        r0, c0 = (h - 1) // bh * bh, (w - 1) // bw * bw
+        try:
+            tif.read(Window(c0, r0, min(bw, w - c0), min(bh, h - r0)))
+        except Exception as exc:  # noqa: BLE001 - any decoding failure
+            raise CorruptFileError(
+                f"{name} is not a whole GeoTIFF ({_first_line(exc)}); delete it and run again "
+                "to download it anew."
+            ) from None
+
+
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
-def _gdal_failure(name: str, exc: BaseException, final_only: bool = False) -> UserError | None:
+def _gdal_failure(
+    name: str, exc: BaseException, final_only: bool = False, login: bool = False
+) -> UserError | None:
     """The error to raise for a failed GDAL open or read (``final_only``: only for a
-    failure that trying again cannot mend, else None)."""
+    failure that trying again cannot mend, else None). ``login``: the file needs a login,
+    so a page that is no GeoTIFF where the file should be is the server's login page."""
     text = _first_line(exc)
-    if "response code: 412" in text:  # If-Match: the ETag the listing recorded is gone
+    if "response code: 412" in text:  # If-Match / If-Unmodified-Since failed
         return ChangedFileError(
-            f"{name} changed on the server after its month was listed (its ETag is no longer "
-            "the one the listing recorded)"
+            f"{name} changed on the server after its month was listed (it is no longer the "
+            "file the listing recorded: another ETag or date)"
         )
     if "response code: 404" in text:
         return MissingFileError(
             f"{name} is no longer on the server (HTTP 404); list the month again."
         )
     if "response code: 401" in text or "response code: 403" in text:
-        return LoginError(f"{name}: the server refused the read ({text}); check the login.")
+        return LoginError(
+            f"{name}: the server refused the read ({text}) although the login succeeded; "
+            "check that your account has access to this data."
+        )
     if final_only:
         return None
+    if "not recognized as being in a supported file format" in text:
+        return _not_the_file(name, text, login)
     return UserError(f"{name} could not be opened by window ({text}); try again later.")
+
+
+def _not_the_file(name: str, what: str, login) -> UserError:
+    """What the server sent is not the GeoTIFF the listing probed: for a file behind a
+    login, its login page (a refusal: the token is renewed once); else try again."""
+    if login:
+        return LoginError(
+            f"{name}: the server sent something that is not the file ({what}; its login "
+            "page?) for a read by window although the login succeeded; check that your "
+            "account has access to this data."
+        )
+    return UserError(f"{name} could not be opened by window ({what}); try again later.")
 
 
 # ------------------------------------------------------------------------ HDF5 (h5py)

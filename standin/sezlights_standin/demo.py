@@ -2,8 +2,9 @@
 Cloud, the real workflow.
 
 ``python -m sezlights_standin.demo`` (what ``make demo`` runs) writes synthetic files for
-2019-01..2019-04 in the real layouts under ``demo-data/`` (EOG's monthly tiles; NASA's
-Black Marble VNP46A3 and VJ146A3 tiles), serves them on 127.0.0.1 (EOG on 8765, behind
+2019-01..2019-04 in the real layouts under ``demo-data/`` (EOG's monthly tiles and its
+untiled global files, which the run reads by window; NASA's Black Marble VNP46A3 and
+VJ146A3 tiles), serves them on 127.0.0.1 (EOG on 8765, behind
 its Keycloak login with 5-minute tokens; CMR and the LAADS cloud host on 8766, behind an
 Earthdata token, files from signed URLs), runs ``snakemake --profile profiles/laptop
 --configfile config/demo.yaml`` (both sources into one table), builds the report, and
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from . import blackmarble_tiles, eog_tiles
+from . import blackmarble_tiles, eog_notile, eog_tiles
 from .earthdata import EarthdataServer
 from .eog import EOGServer
 
@@ -47,6 +48,14 @@ def main(argv=None) -> int:
     t0 = time.time()
     tree = data / "eog" / eog_url.path.strip("/")
     arcs = eog_tiles.make_tree(tree, *SERVER_MONTHS, pixel_arcsec=cfg["eog"]["pixel_arcsec"])
+    pixel_arcsec = cfg["eog"]["pixel_arcsec"]
+    untiled = eog_notile.make_tree(
+        data / "eog" / eog_notile.SERVER_PATH,
+        *SERVER_MONTHS,
+        pixel_arcsec,
+        block=eog_notile.scaled_block(pixel_arcsec),
+        layers=("avg_rade9h", "cf_cvg"),
+    )
     h5 = blackmarble_tiles.make_tree(
         data / "laads",
         *SERVER_MONTHS,
@@ -55,7 +64,8 @@ def main(argv=None) -> int:
         products=cfg["blackmarble"]["products"],
     )
     print(
-        f"demo: {len(arcs)} EOG archives and {len(h5)} Black Marble files under {data} "
+        f"demo: {len(arcs)} EOG archives, {len(untiled)} untiled EOG files and {len(h5)} "
+        f"Black Marble files under {data} "
         f"({time.time() - t0:.1f}s)"
     )
     eog = EOGServer(

@@ -65,6 +65,13 @@ file's; what the evidence does not settle is in its "What remains unknown"):
   stock Apache does (a parser must not rely on either). ``parent_row=True`` adds Apache's
   "Parent Directory" row (not in the fixture; it may have been trimmed).
   A folder without its trailing slash -> 301 to the slash form; a missing path -> 404.
+- **The untiled tree** (docs/evidence/eog-notile.md §1, §4: the same host, login and
+  listings as the tiled one): the root is served as it is, so a root holding
+  ``nighttime_light/monthly_notile/v10`` (:mod:`.eog_notile`) serves it beside
+  ``nighttime_light/monthly/v10``. Files come with ``Range``, ``Last-Modified``, Apache's
+  ``ETag`` and ``If-Match`` (:mod:`.httpserver`); whether EOG's server does any of that
+  is not known (§3), hence ``ranges=False`` (a ranged GET answered 200 with the whole
+  file) and ``etags=False`` (no ETag).
 - **What tests can see**: ``.grants`` (grant types served, in order), ``.issued``
   (:class:`Issued`: when, which grant, the access and refresh token of every token
   response) and ``.bearer_log`` (when, method, path and bearer token of every request
@@ -197,8 +204,11 @@ class EOGServer(Realm, StandinServer):
         unauthorized: str = "login",
         refresh_tokens: bool = True,
         login_realm: str = REALM,
+        ranges: bool = True,
+        etags: bool = True,
     ):
         super().__init__(root, port, prefix)
+        self.ranges, self.etags = ranges, etags
         if unauthorized not in ("login", "401"):
             raise ValueError("unauthorized must be 'login' or '401'")
         self.open_realm(users, clients, token_lifetime, refresh_lifetime, refresh_tokens)

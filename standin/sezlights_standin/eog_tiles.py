@@ -149,6 +149,11 @@ def tile_block(month: str, tile: str, pixel: float, r0: int, r1: int):
     return rad, cf
 
 
+def tile_layers(month: str, tile: str, pixel: float, r0: int, r1: int):
+    """Rows ``r0:r1`` of a tile: radiance, cf_cvg and cvg (as :func:`tile_block`, plus cvg)."""
+    return _block(month, tile, pixel, r0, r1)
+
+
 def tile_arrays(month: str, tile: str, pixel: float) -> tuple[np.ndarray, np.ndarray]:
     """A whole tile: radiance (float32) and cf_cvg (uint16)."""
     return tile_block(month, tile, pixel, 0, grids.eog_tile(tile, pixel)[1])

@@ -16,6 +16,10 @@ What tests get from it:
   status :data:`BROKEN` (599).
 - ``.file_gets(suffix)``: paths of the successful (200/206) GETs ending with ``suffix``.
 - ``.bytes_sent`` and ``.bytes_by_path``: body bytes sent (what a client transferred).
+- files with ``Last-Modified`` and Apache's ``ETag`` (``etags = False``: none), the
+  conditional ``If-Match`` and ``If-Unmodified-Since`` (412 when they fail), and
+  ``Range`` (``ranges = False``: a server that ignores it, answering 200 with the whole
+  file and ``Accept-Ranges: none``).
 - ``.auth_headers``: the ``Authorization`` header (or None) of every data-file request,
   in order, so a test can check that a token never reaches another host. They stay in
   memory: nothing here prints, logs or writes a header, a form or a query string.
@@ -241,12 +245,22 @@ class StandinHandler(BaseHTTPRequestHandler):
         self.reply(status, apache_redirect(status, location), headers={"Location": location})
 
     def serve_file(self, target: Path, fault: str | None = None, ctype: str | None = None):
-        """``target`` with Range support; ``fault`` breaks the body."""
+        """``target`` with Range support (unless the server's ``ranges`` is off) and
+        Apache's conditional requests; ``fault`` breaks the body."""
+        srv = self.server
         st = target.stat()
         size = st.st_size
-        headers = {"Accept-Ranges": "bytes", "Last-Modified": http_date(st.st_mtime)}
-        headers["ETag"] = f'"{size:x}-{int(st.st_mtime * 1e6):x}"'
-        rng = byte_range(self.headers.get("Range"), size)
+        headers = {
+            "Accept-Ranges": "bytes" if srv.ranges else "none",
+            "Last-Modified": http_date(st.st_mtime),
+        }
+        etag = f'"{size:x}-{int(st.st_mtime * 1e6):x}"'  # Apache's FileETag MTime Size
+        if srv.etags:
+            headers["ETag"] = etag
+        if not self._preconditions_hold(etag if srv.etags else None, st.st_mtime):
+            body, page_type = srv.error_page(412)
+            return self.reply(412, body, page_type)
+        rng = byte_range(self.headers.get("Range"), size) if srv.ranges else None
         if rng == "unsatisfiable":
             body, page_type = self.server.error_page(416)
             return self.reply(416, body, page_type, {"Content-Range": f"bytes */{size}"})
@@ -263,6 +277,25 @@ class StandinHandler(BaseHTTPRequestHandler):
         with open(target, "rb") as f:
             f.seek(first)
             self._send_body(f, length, fault)
+
+    def _preconditions_hold(self, etag: str | None, mtime: float) -> bool:
+        """``If-Match`` (the file's ETag, or ``*``) and ``If-Unmodified-Since`` (the file
+        not changed after that date, to the second) as Apache checks them (RFC 9110
+        13.1.1, 13.1.4); False answers 412 Precondition Failed."""
+        match = self.headers.get("If-Match")
+        if match is not None:
+            tags = [t.strip() for t in match.split(",")]
+            if "*" not in tags and (etag is None or etag not in tags):
+                return False
+        since = self.headers.get("If-Unmodified-Since")
+        if since is not None and match is None:
+            try:
+                when = email.utils.parsedate_to_datetime(since).timestamp()
+            except (TypeError, ValueError):
+                return True  # an invalid date is ignored
+            if int(mtime) > when:
+                return False
+        return True
 
     def _send_body(self, f, length: int, fault: str | None) -> None:
         todo = length // 2 if fault in BODY_FAULTS else length
@@ -367,6 +400,8 @@ class StandinServer(ThreadingHTTPServer):
         self.bytes_by_path: dict[str, int] = {}
         self.stall_seconds = 30.0
         self.redirect_base: str | None = None
+        self.ranges = True  # False: a ranged GET gets the whole file with 200
+        self.etags = True  # False: no ETag header (Apache's FileETag None)
         self._faults: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None

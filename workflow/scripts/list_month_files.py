@@ -16,10 +16,11 @@ def main():
     m = src.list_month(src.session(), w.month, needed, epoch=snakemake.params.epoch, index=idx)
     log = logging.getLogger("sezlights.listing")
     for g in m.granules:
-        if g.read == "window" and g.bytes_window is not None:
+        if g.bytes_window is not None:
             log.info(
-                "%s %s: by window about %d bytes of the %s bytes the whole files hold",
-                g.tile, g.product, g.bytes_window, g.bytes_download,
+                "%s %s: read by %s; by window about %d bytes of the %s bytes the whole "
+                "files hold",
+                g.tile, g.product, g.read, g.bytes_window, g.bytes_download,
             )  # fmt: skip
         for part in g.parts:
             log.info(

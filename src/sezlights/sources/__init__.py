@@ -134,6 +134,34 @@ class Band:
                     yield key, g - r0, line[c0 - wc0 : c1 - wc0]
 
 
+def tiff_band(kind: str, tif, lat, nodata: bool = True, below: float | None = None) -> Band:
+    """A random-access band over a GeoTIFF (a :class:`sezlights.remote.RemoteTiff` or
+    ``LocalTiff``) placed on the lattice ``lat``; a global file larger than the lattice
+    (EOG's 86401 x 33601 at 15") is clipped to it.
+
+    Values are float32. ``nodata``: the file's nodata tag, if it has one, is NaN (no
+    value); ``below``: so is radiance below it (a nodata value written without a tag);
+    values that are not finite are NaN anyway.
+    """
+    placed = lat.placement(tif.ds.transform, tif.ds.shape, tif.name)
+    window = lat.clip(placed)
+    dr, dc = int(window.row_off - placed.row_off), int(window.col_off - placed.col_off)
+    tag = tif.ds.nodata if nodata else None
+
+    def read(w: Window) -> np.ndarray:
+        arr = tif.read(Window(w.col_off + dc, w.row_off + dr, w.width, w.height))
+        out = arr.astype(np.float32)
+        bad = ~np.isfinite(out)
+        if tag is not None:
+            bad |= arr == tag
+        if kind == "radiance" and below is not None:
+            bad |= out < below
+        out[bad] = np.nan
+        return out
+
+    return Band(kind, window, block_shape=tif.block_shape, read=read)
+
+
 class Source(ABC):
     """What the workflow needs from a data source (see the module docstring)."""
 
@@ -143,7 +171,7 @@ class Source(ABC):
     colour: str  # in every figure
     order: int  # sources are listed in this order
     download_resource: str  # the Snakemake resource that caps downloads from its server
-    signature: bytes = b""  # what a downloaded file's first bytes must be
+    signature: bytes | tuple[bytes, ...] = b""  # what a downloaded file's first bytes must be
 
     def __init__(self, settings: Mapping, shared: Shared | None = None):
         self.settings = settings
@@ -329,6 +357,10 @@ class Source(ABC):
     def verify(self, path: Path) -> None:  # noqa: B027 - a source without files checks none
         """Raise CorruptFileError unless ``path`` is a whole, readable file of this source."""
 
+    def signature_of(self, part: Part) -> bytes | tuple[bytes, ...]:
+        """What the first bytes of ``part`` must be (any one of a tuple)."""
+        return self.signature
+
     def target(self, session: requests.Session, part: Part):
         """Where a download of ``part`` GETs its bytes (:class:`sezlights.download.Target`)."""
         from ..download import Target
@@ -347,7 +379,7 @@ class Source(ABC):
             dest,
             verify=self.verify,
             budget=budget,
-            signature=self.signature,
+            signature=self.signature_of(part),
             timeout=self.shared.timeout,
             progress=progress,
         )

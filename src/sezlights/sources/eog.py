@@ -38,6 +38,26 @@ what remains unknown.
   whose login page answers 200.
 - Grid: pixel centres on multiples of 15", so every tile's corner is half a pixel
   north-west of its nominal corner; 75N..65S.
+
+The untiled tree (``monthly_notile/v10``, docs/evidence/eog-notile.md, § below):
+
+- Layout as the tiled one (§1): ``{notile_url}/{YYYY}/{YYYYMM}/{product}/``, then
+  ``NOAA-20/{product}/`` (2022-08), behind the same login and Apaxy listings (§4). Names
+  ``SVDNB_{npp|j01}_{start}-{end}_global_{product}_v10_c{stamp}.{layer}.tif`` or
+  ``.tif.gz``; both forms are seen, which months have which is not known (§1). The date
+  range starts on the month's first day and may end before its last (``20230701-
+  20230726``); the newest stamp wins. Layers ``avg_rade9h`` (radiance) and ``cf_cvg``;
+  ``cvg`` and ``avg_rade9h.masked`` are skipped.
+- One global file per layer on the tiles' lattice, one column and one row larger than
+  360 x 140 degrees (86401 x 33601 at 15"; only the width is hinted for monthly files,
+  §2): placed by its own geotransform and clipped to the lattice
+  (:func:`sezlights.sources.tiff_band`).
+- Internal layout: 256 x 256 tiles (2021) but one-row strips for the 2018-04/05
+  replacements; after 2021 unknown (§2). Whether EOG answers ``Range`` is unknown (§3).
+  Nothing is assumed: each month's radiance file is probed (one ranged GET: 206 or 200,
+  size, ETag, Last-Modified) and its header read by GDAL; ``eog.layout`` decides from
+  the bytes each way (:meth:`EOG._decide`). Values are read as the tiled archives' are
+  (no nodata value: EOG's is not known, §2), so both ways give the same statistics.
 """
 
 from __future__ import annotations
@@ -47,6 +67,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -55,13 +76,14 @@ from bs4 import BeautifulSoup
 
 from .. import archive
 from ..auth import PasswordGrantSession, StaticTokenSession
-from ..errors import CorruptFileError, LoginError, MissingFileError, UserError
+from ..errors import ConfigError, CorruptFileError, LoginError, MissingFileError, UserError
 from ..grid import Lattice, TileSet
 from ..http import make_session
 from ..manifest import Granule, Manifest, Part
 from ..months import compact, month_bounds, month_index
 from ..tiffrows import StreamedTiff
-from . import KINDS, Band, Grid, Series, Source, env_or
+from ..zonal import needed_blocks, runs_of
+from . import KINDS, Band, Grid, Series, Source, env_or, tiff_band
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +109,18 @@ MEMBER_KINDS = {
     "coverage": re.compile(r"(^|[._/])cf_cvg\.tif$"),
 }
 LOGIN_PATHS = ("/protocol/openid-connect/auth", "/login-actions/")
+# the untiled tree (docs/evidence/eog-notile.md)
+NOTILE_URL = "https://eogdata.mines.edu/nighttime_light/monthly_notile/v10"
+LAYOUTS = ("tiles", "notile", "auto")
+GLOBAL = "global"  # the granule (tile) name of an untiled month
+NOTILE_RE = re.compile(
+    r"^(?P<stem>SVDNB_(?P<satellite>npp|j01)_(?P<start>\d{8})-(?P<end>\d{8})_global_"
+    r"(?P<product>vcmcfg|vcmslcfg)_v10_c(?P<stamp>\d{12,14}))\.(?P<layer>avg_rade9h?|cf_cvg)"
+    r"\.tif(?P<gz>\.gz)?$"
+)
+NOTILE_KINDS = {"avg_rade9h": "radiance", "avg_rade9": "radiance", "cf_cvg": "coverage"}
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
+REQUEST_BYTES = 2048  # the cost of one more HTTP request, in bytes, when comparing ways
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)([KMGTP]?)$")
 
 
@@ -205,6 +239,44 @@ def parse_listing(html: str) -> list[tuple[str, int | None]]:
     return out
 
 
+def notile_url(base_url: str) -> str:
+    """The untiled tree beside the tiled one: ``.../monthly/v10`` -> ``.../monthly_notile/v10``
+    (the two differ only in that segment, docs/evidence/eog-notile.md §1); EOG's own
+    otherwise."""
+    base = base_url.rstrip("/")
+    if base.endswith("/monthly/v10"):
+        return base[: -len("/monthly/v10")] + "/monthly_notile/v10"
+    return NOTILE_URL
+
+
+@dataclass
+class Untiled:
+    """A month's untiled files as listed: the folder, and per kind the plain ``.tif``
+    (name, listed size) and the ``.tif.gz``."""
+
+    folder: str
+    stem: str
+    satellite: str
+    stamp: str
+    tif: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    gz: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+
+@dataclass
+class Measured:
+    """The untiled files as their headers describe them: the parts (exact size, ETag,
+    Last-Modified), the bytes a window read fetches, the bytes whole; ``why``: why not by
+    window; ``whole_usable``: whether the files, downloaded whole, are worth reading (not
+    when the server has no ranges, so no header could be read, nor for a file of one
+    block, which every read would decompress whole)."""
+
+    parts: tuple[Part, ...]
+    window: int
+    whole: int
+    why: str | None = None
+    whole_usable: bool = True
+
+
 class EOG(Source):
     name = NAME
     label = "EOG VIIRS DNB monthly composites v10"
@@ -220,6 +292,10 @@ class EOG(Source):
         self.product = settings.get("product", "vcmcfg")
         self.pixel = settings.get("pixel_arcsec", 15) / 3600.0
         self.token_url = settings.get("auth", {}).get("token_url", TOKEN_URL)
+        self.layout = settings.get("layout", "auto")
+        if self.layout not in LAYOUTS:
+            raise ConfigError(f"eog.layout must be one of {', '.join(LAYOUTS)}.")
+        self.notile_url = (settings.get("notile_url") or notile_url(self.base_url)).rstrip("/")
 
     @property
     def grid(self) -> Grid:
@@ -385,6 +461,20 @@ class EOG(Source):
     def list_month(
         self, session, month: str, needed: list[str], epoch: str = "", index=None
     ) -> Manifest:
+        """The month's files (``eog.layout``): the tiled archives the zones need, or the
+        untiled global files read by window (or whole), whichever :meth:`_decide` takes.
+
+        Without ``index`` (the search for the newest month) nothing is measured: a month
+        is complete when either tree lists it (``notile``: the untiled one first).
+        """
+        if self.layout == "tiles":
+            return self._tiled_month(session, month, needed, epoch)
+        if index is None:
+            return self._listed_month(session, month, needed, epoch)
+        return self._decide(session, month, needed, epoch, index)
+
+    def _tiled_month(self, session, month: str, needed: list[str], epoch: str = "") -> Manifest:
+        """The tiled archives the zones need (``needed``: tile ids)."""
         tried = []
         for url in self.month_urls(month).values():
             entries = self.listing(session, url) or []
@@ -421,6 +511,241 @@ class EOG(Source):
             series=[{"product": self.product, "satellite": sat} for sat in satellites],
             listing_urls=[url],
             epoch=epoch,
+        )
+
+    # ------------------------------------------------------------------ the untiled tree
+
+    def notile_urls(self, month: str) -> list[str]:
+        """The untiled folders a month's files may be in, in the order they are listed."""
+        ym = compact(month)
+        return [f"{self.notile_url}/{ym[:4]}/{ym}/{folder}{self.product}/" for folder in FOLDERS]
+
+    def _untiled(self, session, month: str) -> tuple[Untiled | None, list[str]]:
+        """The month's untiled files (the newest stamp's), and the folders listed."""
+        first, last = month_bounds(month)
+        tried = []
+        for url in self.notile_urls(month):
+            tried.append(url)
+            stems: dict[str, Untiled] = {}
+            for name, size in self.listing(session, url) or []:
+                m = NOTILE_RE.match(name)
+                if not m or m["product"] != self.product:
+                    continue
+                if m["start"] != first or not first <= m["end"] <= last:
+                    continue
+                u = stems.setdefault(m["stem"], Untiled(url, m["stem"], m["satellite"], m["stamp"]))
+                kind = NOTILE_KINDS[m["layer"]]
+                (u.gz if m["gz"] else u.tif).setdefault(kind, (name, size))
+            usable = [u for u in stems.values() if "radiance" in u.tif or "radiance" in u.gz]
+            if usable:
+                newest = max(usable, key=lambda u: stamp_key(u.stamp))
+                if len(usable) > 1:
+                    log.warning(
+                        "%s: untiled files of %d stamps are listed; using the newest, %s",
+                        month,
+                        len(usable),
+                        newest.stamp,
+                    )
+                return newest, tried
+        return None, tried
+
+    def _listed_month(self, session, month: str, needed: list[str], epoch: str) -> Manifest:
+        """A month as listed, nothing measured (the newest-month search): the tiled
+        archives, else (``notile``: first) untiled plain GeoTIFFs."""
+        order = ("untiled", "tiles") if self.layout == "notile" else ("tiles", "untiled")
+        error = None
+        for way in order:
+            if way == "tiles":
+                try:
+                    return self._tiled_month(session, month, needed, epoch)
+                except MissingFileError as exc:
+                    error = error or exc
+                    continue
+            untiled, tried = self._untiled(session, month)
+            if untiled is not None and set(KINDS) <= set(untiled.tif):
+                parts = tuple(
+                    Part(k, untiled.tif[k][0], untiled.folder + untiled.tif[k][0],
+                         size=untiled.tif[k][1], stamp=untiled.stamp)
+                    for k in KINDS
+                )  # fmt: skip
+                return self._untiled_manifest(month, untiled, parts, "window", epoch)
+            error = error or MissingFileError(
+                f"{month}: no untiled {self.product} GeoTIFFs are listed at "
+                f"{' or '.join(tried)}; the month may not be published yet: end the month "
+                "range earlier or try again later."
+            )
+        raise error
+
+    def _untiled_manifest(
+        self, month, untiled: Untiled, parts, read, epoch, window=None, whole=None
+    ) -> Manifest:
+        granule = Granule(
+            GLOBAL,
+            self.product,
+            untiled.satellite,
+            read,
+            tuple(parts),
+            bytes_download=whole,
+            bytes_window=window,
+        )
+        return Manifest(
+            source=NAME,
+            month=month,
+            granules=[granule],
+            series=[{"product": self.product, "satellite": untiled.satellite}],
+            listing_urls=[untiled.folder],
+            epoch=epoch,
+        )
+
+    def _decide(self, session, month: str, needed: list[str], epoch: str, index) -> Manifest:
+        """The cheapest way the layout allows, from the bytes each way would fetch.
+
+        - ``notile``: the untiled files by window when a window read fetches fewer bytes
+          than the files hold, else whole (a file of many blocks), else the tiled archives;
+        - ``auto``: whichever of those, and the tiled archives (their listed sizes), costs
+          the fewest bytes.
+
+        The untiled files cannot be read by window when the month lists none, lists them
+        only gzipped (``.tif.gz``), the server does not answer ranged requests, or a file
+        is stored as one block: the month then reads the tiled archives, and a note says
+        why (once per month, in the manifest).
+        """
+        untiled, tried = self._untiled(session, month)
+        measured, why = None, None
+        if untiled is None:
+            why = f"no untiled {self.product} file is listed at {' or '.join(tried)}"
+        else:
+            lacking = [k for k in KINDS if k not in untiled.tif]
+            gz = [untiled.gz[k][0] for k in lacking if k in untiled.gz]
+            if gz:
+                why = (
+                    f"{', '.join(gz)} {'is' if len(gz) == 1 else 'are'} listed only gzipped "
+                    "(.tif.gz), which cannot be read by window"
+                )
+            elif lacking:
+                why = f"the untiled files of {untiled.stamp} lack the {' and '.join(lacking)}"
+            else:
+                measured = self._measure(session, untiled, index)
+                why = measured.why
+        tiles, tiles_error = None, None
+        if self.layout == "auto" or measured is None or not measured.whole_usable:
+            try:
+                tiles = self._tiled_month(session, month, needed, epoch)
+            except MissingFileError as exc:
+                tiles_error = exc
+        by_window = measured is not None and measured.why is None
+        whole_ok = measured is not None and measured.whole_usable
+        costs = {}
+        if by_window:
+            costs["window"] = measured.window
+        if tiles is not None:
+            costs["tiles"] = sum(g.bytes_download or 0 for g in tiles.granules)
+        if whole_ok:
+            costs["download"] = measured.whole
+        if self.layout == "notile" and (by_window or whole_ok):
+            costs.pop("tiles", None)
+        if not costs:
+            raise tiles_error or MissingFileError(f"{month}: {why}")
+        way = min(costs, key=lambda k: (costs[k], ("window", "tiles", "download").index(k)))
+        if way == "tiles":
+            if why:
+                tiles.notes.append(f"{why}; reading the tiled archives")
+            else:
+                tiles.notes.append(
+                    f"reading the tiled archives ({_mb(costs['tiles'])}): the untiled files "
+                    f"would cost {_mb(measured.window)} by window, {_mb(measured.whole)} whole"
+                )
+            return tiles
+        manifest = self._untiled_manifest(
+            month, untiled, measured.parts, way, epoch, measured.window, measured.whole
+        )
+        if way == "download":
+            manifest.notes.append(
+                f"downloading the untiled files whole ({_mb(measured.whole)}): "
+                + (f"{why}" if why else f"by window the zones would need {_mb(measured.window)}")
+                + (f", the tiled archives hold {_mb(costs['tiles'])}" if "tiles" in costs else "")
+            )
+        else:
+            log.info(
+                "%s: by window about %d bytes; the untiled files hold %d bytes%s",
+                month,
+                measured.window,
+                measured.whole,
+                f", the tiled archives {costs['tiles']}" if "tiles" in costs else "",
+            )
+        return manifest
+
+    def _measure(self, session, untiled: Untiled, index) -> Measured:
+        """Probe each untiled file (a ranged GET: size, ETag, Last-Modified) and read its
+        header (GDAL): the bytes a window read would fetch (header, needed blocks, one
+        request per run of blocks) against the bytes whole."""
+        from ..remote import HEADER_BYTES, NoRangeSupport, probe
+
+        parts, window, whole = [], 0, 0
+        for kind in KINDS:
+            name, listed = untiled.tif[kind]
+            url = untiled.folder + name
+            try:
+                ident = probe(session, url, self.shared.timeout, refused=self.is_login_page)
+            except NoRangeSupport:
+                return Measured(
+                    (),
+                    0,
+                    0,
+                    whole_usable=False,
+                    why=f"the server answers a ranged request for {name} with the whole file "
+                    "(no Range support), so it cannot be read by window",
+                )
+            size = ident.size if ident.size is not None else listed
+            part = Part(
+                kind,
+                name,
+                url,
+                size=size,
+                stamp=untiled.stamp,
+                etag=ident.etag,
+                modified=ident.modified,
+            )
+            with self._remote(part, session) as tif:
+                placed = self.tiles.lattice.placement(tif.ds.transform, tif.ds.shape, name)
+                bh, bw = tif.block_shape
+                h, w = tif.ds.shape
+                if (bh, bw) == (h, w) or (bh >= h and bw >= w):
+                    return Measured(
+                        (),
+                        0,
+                        0,
+                        whole_usable=False,
+                        why=f"{name} is stored as one block of {w} x {h} pixels, so any read "
+                        "by window fetches all of it",
+                    )
+                blocks = needed_blocks(index, placed, (bh, bw))
+                cost = HEADER_BYTES + tif.block_bytes(blocks) + REQUEST_BYTES * runs_of(blocks)
+            parts.append(part)
+            window += cost
+            whole += size or 0
+        why = None
+        if window >= whole:
+            why = (
+                f"the zones need about {_mb(window)} of the untiled files' {_mb(whole)} by "
+                "window (their blocks are that large)"
+            )
+        return Measured(tuple(parts), window, whole, why=why)
+
+    def _remote(self, part: Part, session):
+        """The untiled file ``part`` open for window reads with the session's token."""
+        from ..remote import RemoteTiff
+
+        bearer = getattr(session, "bearer", None)
+        return RemoteTiff(
+            part.url,
+            part.name,
+            budget=self.shared.budget(),
+            timeout=self.shared.timeout[1],
+            etag=part.etag,
+            modified=None if part.etag else part.modified,
+            bearer=(lambda: bearer().split(" ", 1)[1]) if bearer else None,
+            renew=getattr(session, "renew", None),
         )
 
     def _newest_per_tile(self, month: str, entries) -> dict:
@@ -481,16 +806,28 @@ class EOG(Source):
     # ------------------------------------------------------------------ files
 
     def stamp_of(self, name: str) -> str:
-        m = FILE_RE.match(Path(name).name)
+        m = FILE_RE.match(Path(name).name) or NOTILE_RE.match(Path(name).name)
         return m["stamp"] if m else name
 
     def tile_of(self, file_name: str) -> str:
+        if NOTILE_RE.match(Path(file_name).name):
+            return GLOBAL
         m = FILE_RE.match(Path(file_name).name)
         if not m:
             raise ValueError(f"{file_name} is not an EOG monthly tile archive name")
         return m["tile"]
 
+    def signature_of(self, part: Part):
+        """A tile archive is gzip; an untiled file a (Big)TIFF."""
+        return TIFF_MAGIC if part.name.endswith(".tif") else self.signature
+
     def verify(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            untiled = f.read(4) in TIFF_MAGIC  # an untiled file, downloaded whole
+        if untiled:
+            from ..remote import verify_geotiff
+
+            return verify_geotiff(path)
         kinds = {member_kind(name) for name in archive.verify(path)}
         lacking = [k for k in KINDS if k not in kinds]
         if lacking:
@@ -502,7 +839,41 @@ class EOG(Source):
 
     @contextlib.contextmanager
     def open(self, granule, files, session=None, kinds=KINDS, scratch=None):
-        yield self.bands(Path(files) / granule.part("file").name, kinds, scratch)
+        if granule.tile != GLOBAL:
+            yield self.bands(Path(files) / granule.part("file").name, kinds, scratch)
+            return
+        from ..remote import LocalTiff
+
+        with contextlib.ExitStack() as stack:
+            bands = []
+            for kind in kinds:
+                part = granule.part(kind)
+                if granule.read == "download":
+                    tif = LocalTiff(Path(files) / part.name, part.name)
+                else:
+                    if not part.etag:
+                        self._same_file(session, part)
+                    tif = self._remote(part, session)
+                stack.enter_context(tif)
+                # as the tiled archives are read: values as they are (no nodata value)
+                bands.append(tiff_band(kind, tif, self.tiles.lattice, nodata=False))
+            yield bands
+
+    def _same_file(self, session, part: Part) -> None:
+        """Without an ETag: the file must still have the size and date the listing saw
+        (and every read is conditional on that date, ``If-Unmodified-Since``)."""
+        from ..errors import ChangedFileError
+        from ..remote import probe
+
+        now = probe(session, part.url, self.shared.timeout, refused=self.is_login_page)
+        then = (part.size, part.modified)
+        if any(
+            a is not None and a != b for a, b in zip(then, (now.size, now.modified), strict=True)
+        ):
+            raise ChangedFileError(
+                f"{part.name} changed on the server after its month was listed (size or date "
+                f"{part.size}, {part.modified} then; {now.size}, {now.modified} now)"
+            )
 
     def bands(self, path: Path, kinds=KINDS, scratch: Path | None = None) -> Iterator[Band]:
         """The archive's bands, read from its stream (see :mod:`sezlights.tiffrows`), in
@@ -530,6 +901,10 @@ class EOG(Source):
                 f"{path.name} holds no {'/'.join(lacking)} band; delete it and run again to "
                 "download it anew."
             )
+
+
+def _mb(n: int | None) -> str:
+    return "? MB" if n is None else f"{n / 1e6:,.1f} MB"
 
 
 def _looks_like_login(response: requests.Response) -> bool:

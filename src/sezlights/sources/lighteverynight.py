@@ -41,17 +41,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import numpy as np
 import requests
-from rasterio.windows import Window
 
-from ..errors import ConfigError, CorruptFileError, MissingFileError, UserError
+from ..errors import ConfigError, MissingFileError, UserError
 from ..grid import Lattice, TileSet
 from ..http import describe_error, describe_status
 from ..manifest import Granule, Manifest, Part
 from ..months import compact, month_bounds, month_index
 from ..zonal import needed_blocks, runs_of
-from . import KINDS, Band, Grid, Series, Source
+from . import KINDS, Grid, Series, Source, tiff_band
 
 NAME = "len"
 BASE_URL = "https://globalnightlight.s3.amazonaws.com"
@@ -370,27 +368,10 @@ class LightEveryNight(Source):
     # ------------------------------------------------------------------ files
 
     def verify(self, path: Path) -> None:
-        """A whole GeoTIFF: it opens, and its last internal block decodes (a file cut
-        short fails there)."""
-        from ..remote import LocalTiff
+        """A whole GeoTIFF (:func:`sezlights.remote.verify_geotiff`)."""
+        from ..remote import verify_geotiff
 
-        with LocalTiff(path, Path(path).name) as tif:
-            h, w = tif.ds.shape
-            bh, bw = tif.block_shape
-            try:
-                tif.read(
-                    Window(
-                        (w - 1) // bw * bw,
-                        (h - 1) // bh * bh,
-                        min(bw, w - (w - 1) // bw * bw),
-                        min(bh, h - (h - 1) // bh * bh),
-                    )
-                )
-            except Exception as exc:  # noqa: BLE001 - any decoding failure
-                raise CorruptFileError(
-                    f"{Path(path).name} is not a whole GeoTIFF ({str(exc).splitlines()[0]}); "
-                    "delete it and run again to download it anew."
-                ) from None
+        verify_geotiff(path)
 
     @contextlib.contextmanager
     def open(self, granule, files, session=None, kinds=KINDS, scratch=None):
@@ -411,30 +392,8 @@ class LightEveryNight(Source):
                         etag=part.etag,
                     )
                 stack.enter_context(tif)
-                bands.append(tiff_band(kind, tif, self.tiles.lattice))
+                bands.append(tiff_band(kind, tif, self.tiles.lattice, below=NODATA_BELOW))
             yield bands
-
-
-def tiff_band(kind: str, tif, lat: Lattice) -> Band:
-    """A random-access band over a GeoTIFF placed on the lattice (radiance: NaN where no
-    value; coverage: NaN where nodata)."""
-    placed = lat.placement(tif.ds.transform, tif.ds.shape, tif.name)
-    window = lat.clip(placed)
-    dr, dc = int(window.row_off - placed.row_off), int(window.col_off - placed.col_off)
-    nodata = tif.ds.nodata
-
-    def read(w: Window) -> np.ndarray:
-        arr = tif.read(Window(w.col_off + dc, w.row_off + dr, w.width, w.height))
-        out = arr.astype(np.float32)
-        bad = ~np.isfinite(out)
-        if nodata is not None:
-            bad |= arr == nodata
-        if kind == "radiance":
-            bad |= out < NODATA_BELOW
-        out[bad] = np.nan
-        return out
-
-    return Band(kind, window, block_shape=tif.block_shape, read=read)
 
 
 def _s3_code(body: bytes) -> str | None:
