@@ -2,7 +2,8 @@
 
 :class:`StandinServer` serves a directory tree over HTTP/1.1 (keep-alive) with
 ``Content-Length``, ``Accept-Ranges`` and single-range ``Range`` requests (206 with
-``Content-Range``; 416 past the end), the way Apache answers them. Used as it is, it is
+``Content-Range``; 416 past the end), the way Apache answers them (``.ranges = False``:
+a server that ignores ``Range`` and always sends the whole file). Used as it is, it is
 a plain file server without any login (handy as the "other host" of a redirect test);
 :mod:`.eog` and :mod:`.laads` put the real services' logins and listings in front.
 
@@ -244,9 +245,12 @@ class StandinHandler(BaseHTTPRequestHandler):
         """``target`` with Range support; ``fault`` breaks the body."""
         st = target.stat()
         size = st.st_size
-        headers = {"Accept-Ranges": "bytes", "Last-Modified": http_date(st.st_mtime)}
+        headers = {"Last-Modified": http_date(st.st_mtime)}
         headers["ETag"] = f'"{size:x}-{int(st.st_mtime * 1e6):x}"'
-        rng = byte_range(self.headers.get("Range"), size)
+        rng = None
+        if self.server.ranges:  # else every answer is the whole file (200)
+            headers["Accept-Ranges"] = "bytes"
+            rng = byte_range(self.headers.get("Range"), size)
         if rng == "unsatisfiable":
             body, page_type = self.server.error_page(416)
             return self.reply(416, body, page_type, {"Content-Range": f"bytes */{size}"})
@@ -366,6 +370,7 @@ class StandinServer(ThreadingHTTPServer):
         self.auth_headers: list[str | None] = []
         self.bytes_by_path: dict[str, int] = {}
         self.stall_seconds = 30.0
+        self.ranges = True  # False: a server that ignores Range (answers 200, whole file)
         self.redirect_base: str | None = None
         self._faults: dict[str, list[str]] = {}
         self._lock = threading.Lock()

@@ -338,7 +338,7 @@ class LightEveryNight(Source):
         the fewer bytes, from the files' own block tables (one header read each)."""
         whole = sum(p.size or 0 for p in parts)
         if self.read == "download" or index is None:
-            return ("download" if self.read == "download" else "window"), None, None
+            return ("window" if self.read == "window" else "download"), None, None
         from ..remote import RemoteTiff
 
         estimate = 0
