@@ -44,7 +44,7 @@ def served(root):
 def run(tmp_path, srv, read):
     work = make_work(tmp_path / read, laads_server=srv, sources=["blackmarble"],
                      blackmarble={"products": ["VNP46A3"], "read": read,
-                                  "pixel_arcsec": PIXEL_ARCSEC, "absent_tiles": "unobserved"})  # fmt: skip
+                                  "pixel_arcsec": PIXEL_ARCSEC})  # fmt: skip
     set_months(work, MONTH, MONTH)
     srv.reset_log()
     p = snakemake(work, "results/zonal_stats.csv")
