@@ -109,11 +109,11 @@ def main(argv=None) -> int:
     if rc != 0:
         print(f"demo: the run failed (exit {rc}); the reason is the line above.", file=sys.stderr)
         return rc
-    downloads = len(eog.file_gets()) + len(laads.file_gets())
-    print(
-        f"demo: pipeline {took:.1f}s, {downloads} downloads (EOG and LAADS), "
-        f"{bucket.bytes_sent / 1e6:.1f} MB read by window from Light Every Night."
+    sent = ", ".join(
+        f"{name} {srv.bytes_sent / 1e6:.1f} MB"
+        for name, srv in (("EOG", eog), ("LAADS", laads), ("Light Every Night", bucket))
     )
+    print(f"demo: pipeline {took:.1f}s; bytes the servers sent: {sent}.")
     print(f"demo: done; the report is {report} (open it in a browser)")
     return 0
 
