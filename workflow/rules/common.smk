@@ -80,6 +80,25 @@ wildcard_constraints:
 # settings, which change how files are fetched, never what they hold).
 
 
+def window_reads(wildcards=None):
+    """Which sources a statistics job may read from the server by window (a listing's
+    params value): none where the jobs' machines may not reach the internet
+    (download.local: true), only those without a login where the jobs share no file
+    system with this machine (AWS Batch: no credential goes into a job definition), all
+    otherwise. The executor is known when the workflow is parsed; under --report and
+    --list-changes (no executor) the value of a normal run is taken."""
+    if config["download"]["local"] is True:
+        return "none"
+    plugin = workflow.executor_plugin
+    if (
+        config["download"]["local"] == "auto"
+        and plugin is not None
+        and plugin.common_settings.implies_no_shared_fs
+    ):
+        return "anonymous"
+    return "all"
+
+
 def source_settings(wildcards):
     """The source's own config block (what it lists, reads and how it labels)."""
     return {

@@ -44,6 +44,7 @@ checkpoint list_month_files:
     params:
         epoch=listing_epoch,
         source=source_settings,
+        window_reads=window_reads,
         # the month's earlier downloads, only to say which files were republished
         downloaded=lambda wildcards: f"resources/files/{wildcards.source}/{wildcards.month}",
     message:

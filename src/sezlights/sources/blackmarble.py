@@ -205,6 +205,7 @@ class BlackMarble(Source):
     colour = "#d35400"
     order = 1
     download_resource = "laads_downloads"
+    needs_login = True
     signature = HDF5_SIGNATURE
 
     def __init__(self, settings, shared=None):
@@ -481,6 +482,9 @@ class BlackMarble(Source):
     ) -> Manifest:
         series = self.series_in(month)
         granules, absent, urls, unpublished, notes = [], [], [], [], []
+        why_not = self.may_read_by_window()
+        if why_not and self.read != "download":
+            notes.append(f"files read whole: {why_not}")
         for s in series:
             if self.endpoint == "cloud":
                 found, url = self._cmr_files(session, s.product, month)
@@ -656,8 +660,10 @@ class BlackMarble(Source):
         file's metadata decides, read with a few range requests. Returns the way, the
         estimated bytes by range, why a file is read whole (or ""), and the file's size as
         the server says (None: not asked)."""
-        if self.read == "download" or index is None:
-            return ("window" if self.read == "window" else "download"), None, "", None
+        if self.read == "download" or index is None or self.may_read_by_window():
+            # (list_month says once why a source that may not be read by window is not)
+            allowed = not self.may_read_by_window()
+            return ("window" if self.read == "window" and allowed else "download"), None, "", None
         from ..remote import NoRangeSupport, opened_hdf5
 
         try:

@@ -212,6 +212,7 @@ class EOG(Source):
     colour = "#1f4e79"
     order = 0
     download_resource = "eog_downloads"
+    needs_login = True
     signature = b"\x1f\x8b"  # gzip
 
     def __init__(self, settings, shared=None):
