@@ -65,6 +65,15 @@ def check_logins():
     }
     if any(job.rule.name == "find_latest_month" for job in workflow.dag.needrun_jobs()):
         needed |= set(SOURCES)
+    # listings not made yet: Snakemake adds a checkpoint's job to the DAG only once the
+    # one before it (in the same input function) has run, so a source's first listing may
+    # not be planned yet when the run starts
+    needed |= {
+        name
+        for name in SOURCES
+        for month in FIXED_MONTHS or []
+        if not os.path.exists(f"results/manifests/{name}/{month}.json")
+    }
     for name in sorted(n for n in needed if n):
         logger.info(f"{name}: {SOURCE[name].credentials()}")
         try:
