@@ -360,6 +360,7 @@ def download_month(
         return source.download(parent, p, done, progress=_Guarded(progress, stop))
 
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="download")
+    interrupted = False
     try:
         futures = [pool.submit(one, p) for p in parts]
         finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
@@ -368,11 +369,17 @@ def download_month(
             stop.set()
             wait(futures)
             raise failed[0].exception()
+    except KeyboardInterrupt:
+        # Ctrl-C: no wait for a download stalled on its socket (up to download.timeout);
+        # the part files stay for the next run (sezlights.job ends the job at once)
+        interrupted = True
+        stop.set()
+        raise
     except BaseException:
-        stop.set()  # Ctrl-C or a failure: the other downloads stop at their next chunk
+        stop.set()  # a failure: the other downloads stop at their next chunk
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
         progress.close()
     _publish(staging, dest, [p.name for p in parts], keep)
     return [dest / p.name for p in parts]

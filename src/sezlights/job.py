@@ -12,12 +12,20 @@ file, and ends the job in one of three ways:
   the last one the step noted with :func:`sezlights.disk.expect_disk`, else the job's
   first output), the free space there and what the step needs (see :mod:`sezlights.disk`);
 - anything else is a bug: its traceback goes to the log, then the last line says
-  so and where the log is, and the exception is re-raised.
+  so and where the log is, and the exception is re-raised;
+- Ctrl-C (SIGINT to the process group, as a terminal sends it to Snakemake and its jobs):
+  no traceback; the log's last line is ``INTERRUPTED <what is kept>`` and the job exits
+  at once with status 130 (:data:`INTERRUPTED_STATUS`), without waiting for its threads
+  (a download stalled on a socket would otherwise hold it up to its timeout). What it
+  was writing is cleaned up first (atomic writes remove their temporary files); the
+  console says once that the run was interrupted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +40,8 @@ def _first_output(snakemake) -> str | None:
 
 
 _HANDLER: logging.Handler | None = None
+INTERRUPTED_STATUS = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C
+INTERRUPTED = "INTERRUPTED"  # the log's last line on Ctrl-C: ``INTERRUPTED <text>``
 
 
 def note(text: str) -> None:
@@ -72,9 +82,9 @@ def setup_logging(log_path: str | None) -> logging.Handler | None:
     return handler
 
 
-def _last_line(handler: logging.Handler | None, text: str) -> None:
+def _last_line(handler: logging.Handler | None, text: str, kind: str = "ERROR") -> None:
     """Write ``ERROR <text>`` as the log's last line (plain, for the console to show)."""
-    line = "ERROR " + " ".join(text.split())
+    line = f"{kind} " + " ".join(text.split())
     if isinstance(handler, logging.FileHandler):
         handler.flush()
         with open(handler.baseFilename, "a", encoding="utf-8") as f:
@@ -102,14 +112,47 @@ def check_own_package(snakemake) -> None:
         )
 
 
+def _interrupted(handler: logging.Handler | None) -> None:
+    """Ctrl-C: one line in the log, no traceback, and out now (status 130)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing now
+    try:
+        _last_line(
+            handler,
+            "interrupted (Ctrl-C); what was complete is kept (downloads keep their part "
+            "files), and running again resumes",
+            INTERRUPTED,
+        )
+    finally:
+        os._exit(INTERRUPTED_STATUS)  # no wait for worker threads, nor a traceback
+
+
+def _quiet_interrupt(kind, value, tb) -> None:
+    """An uncaught Ctrl-C before :func:`run_step` (while a script imports): no traceback."""
+    if issubclass(kind, KeyboardInterrupt):
+        os._exit(INTERRUPTED_STATUS)
+    sys.__excepthook__(kind, value, tb)
+
+
+def quiet_interrupts() -> None:
+    """Ctrl-C ends this job without a traceback, from now on (the scripts import this
+    module before their work starts; :func:`run_step` does it again)."""
+    sys.excepthook = _quiet_interrupt
+
+
+quiet_interrupts()
+
+
 def run_step(snakemake, step: Callable[[], None]) -> None:
     disk.forget()
+    quiet_interrupts()
     log_path = snakemake.log[0] if len(snakemake.log) else None
     handler = setup_logging(log_path)
     log = logging.getLogger(f"sezlights.{snakemake.rule}")
     try:
         check_own_package(snakemake)
         step()
+    except KeyboardInterrupt:
+        _interrupted(handler)
     except UserError as exc:
         _last_line(handler, str(exc))
         sys.exit(1)

@@ -432,9 +432,18 @@ def timeseries_figures(
     from concurrent.futures import ProcessPoolExecutor
 
     chunks = [jobs[k::workers] for k in range(workers)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_on_ctrl_c) as pool:
         list(pool.map(_draw_timeseries, [months] * workers, [keys] * workers, chunks))
     return [dest for _, _, dest in jobs]
+
+
+def _quiet_on_ctrl_c() -> None:
+    """A drawing process ends at once on Ctrl-C, without a traceback (the job itself says
+    it was interrupted: sezlights.job)."""
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
 
 def _draw_timeseries(

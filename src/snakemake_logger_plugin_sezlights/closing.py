@@ -76,6 +76,9 @@ def closing_lines(
     final = failures.final()
     others = list(failures.pending_errors)
     lines = []
+    stopped = [f for f in final if f.interrupted()]
+    if failures.interrupted or stopped:
+        return interrupted_lines(steps, [f for f in final if f not in stopped], paths)
     if final:
         for cls, text in others:
             lines.append(final_line(clean_exception(text, cls)))
@@ -105,4 +108,19 @@ def closing_lines(
         lines.extend(
             result_lines(steps.storage_uris, show=paths.show, report_command=paths.report_command())
         )
+    return lines
+
+
+def interrupted_lines(steps: Steps, failed: list[Failure], paths: Paths) -> list[str]:
+    """Ctrl-C: the jobs that had failed on their own before it (if any), then one line:
+    the run was interrupted, what is kept, and that running again resumes."""
+    lines = []
+    for f in failed:
+        lines.append(f"failed: {f.label}" + (f" (log: {paths.show_log(f)})" if f.logs else ""))
+        lines.append(final_line(f.reason() or f"{f.label} failed"))
+    done = f"after {steps_text(steps.done)}" if steps.done else "before any step finished"
+    lines.append(
+        f"interrupted (Ctrl-C) {done}: finished steps are kept, and so are the parts of "
+        "files being downloaded; run the same command again to resume from there."
+    )
     return lines

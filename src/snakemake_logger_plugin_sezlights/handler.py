@@ -19,7 +19,7 @@ from snakemake_interface_logger_plugins.common import LogEvent
 from .closing import Paths, closing_lines
 from .display import PlainDisplay, RichDisplay, View, stderr_is_terminal
 from .downloads import Download, Poller, read_progress
-from .failures import Failures
+from .failures import INTERRUPT_MESSAGES, Failures
 from .records import from_snakemake, message
 from .steps import Job, Steps
 
@@ -143,6 +143,9 @@ class LogHandler(LogHandlerBase):
             return
         if msg.startswith(NOTHING_TO_BE_DONE):
             self._nothing_to_do = True
+        if msg.startswith(INTERRUPT_MESSAGES):
+            self._failures.interrupted = True  # Ctrl-C: said once, at the end
+            return
         if self._quiet_all or msg.startswith(DROP):
             return
         if record.levelno >= logging.WARNING or msg.startswith(KEEP_INFO):

@@ -1,0 +1,79 @@
+"""What a new user still tripped on (issue 21), through real Snakemake runs: a run that
+ends right, or on one line saying what to do.
+
+Each test failed on the `refactor` branch as issue 21 began (see the report of issue 21);
+the unit tests of the same issue are beside their modules' tests (test_zones.py,
+test_console.py, test_plots.py, ...).
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import (
+    interrupt_when,
+    last_line,
+    snakemake,
+    workflow_dir,
+)
+
+pytestmark = pytest.mark.workflow
+
+
+def printed(work) -> str:
+    return (work / "snakemake.out").read_text()
+
+
+# ---------------------------------------------------------------- Ctrl-C (item 5)
+
+
+def assert_one_interrupted_line(out: str) -> None:
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert lines[-1].startswith("interrupted (Ctrl-C)"), lines[-3:]
+    assert "run the same command again to resume" in lines[-1]
+    for noise in ("Traceback", "KeyboardInterrupt", "died with", "SIGINT", "failed:", "error"):
+        assert noise not in out, (noise, out[-3000:])
+    assert sum("interrupted" in ln.lower() for ln in lines) == 1, lines
+
+
+def test_ctrl_c_during_two_downloads_ends_on_one_line_and_resumes(eog_server, tmp_path):
+    """Two months' downloads in flight, each stalled mid-file: Ctrl-C ends the run at
+    once (not after the stalled socket's timeout) on one line; the next run resumes the
+    part files (HTTP Range) and ends as a whole run does."""
+    eog_server.stall_seconds = 60
+    for month in ("20190101-20190131", "20190201-20190228"):
+        eog_server.add_faults(f"{month}_75N060W", "stall")
+    work = workflow_dir(tmp_path, eog_server)
+    proc = snakemake(work, wait=False)
+    staging = work / "resources/files/eog/.staging"
+    took = interrupt_when(
+        proc, lambda: len([p for p in staging.glob("*/*75N060W*.part") if p.stat().st_size]) == 2
+    )
+    assert took < 15, took
+    assert_one_interrupted_line(printed(work))
+    assert len(list(staging.glob("*/*75N060W*.part"))) == 2  # kept for the next run
+    p = snakemake(work)  # no --unlock needed
+    assert "table: results/zonal_stats.csv" in p.stderr
+    resumed = [st for _, q, st in eog_server.requests if "_75N060W_" in q and st == 206]
+    assert len(resumed) == 2, eog_server.requests
+
+
+def test_ctrl_c_during_the_statistics_ends_on_one_line(eog_server, tmp_path):
+    work = workflow_dir(tmp_path, eog_server)
+    snakemake(work)
+    logs = work / "logs/stats/eog"
+    for f in logs.glob("*.log"):
+        f.unlink()
+    proc = snakemake(work, "--forcerun", "compute_zone_stats", "--cores", "4", wait=False)
+    interrupt_when(proc, lambda: len(list(logs.glob("*.log"))) >= 2)
+    assert_one_interrupted_line(printed(work))
+    for f in logs.glob("*.log"):
+        text = f.read_text()
+        assert "Traceback" not in text
+        assert text.rstrip().splitlines()[-1].startswith("INTERRUPTED "), text[-500:]
+    # item 4: the per-month tables the interrupted --forcerun deleted come back
+    p = snakemake(work)
+    assert "Nothing to be done" not in p.stderr
+    for month in ("2019-01", "2019-02", "2019-03"):
+        assert (work / f"results/stats/eog/{month}.csv").exists(), month
+    assert "per-month tables missing" not in p.stderr
+    assert last_line(p).startswith("report:")
