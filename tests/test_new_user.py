@@ -8,6 +8,9 @@ test_console.py, test_plots.py, ...).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from helpers import (
     interrupt_when,
@@ -77,3 +80,35 @@ def test_ctrl_c_during_the_statistics_ends_on_one_line(eog_server, tmp_path):
         assert (work / f"results/stats/eog/{month}.csv").exists(), month
     assert "per-month tables missing" not in p.stderr
     assert last_line(p).startswith("report:")
+
+
+# ---------------------------------------------------------------- Slurm without Slurm (item 6)
+
+SLURM_COMMANDS = ("sbatch", "sacct", "squeue", "scancel", "sinfo", "srun", "scontrol")
+
+
+def path_without(folder: Path, names) -> str:
+    """A PATH of one folder linking every command of this PATH but ``names``."""
+    folder.mkdir()
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        for f in sorted(Path(d).glob("*")) if Path(d).is_dir() else ():
+            link = folder / f.name
+            if f.name in names or link.exists() or not (f.is_file() and os.access(f, os.X_OK)):
+                continue
+            link.symlink_to(f.resolve())
+    return str(folder)
+
+
+def test_slurm_profile_without_slurm_stops_before_any_job(eog_server, tmp_path):
+    """profiles/slurm where Slurm's commands are not on PATH (this machine, or any machine
+    with a PATH that lacks them): one line naming the profile to use, no job submitted."""
+    work = workflow_dir(tmp_path, eog_server)
+    path = path_without(tmp_path / "bin", SLURM_COMMANDS)  # a cluster in CI has them
+    p = snakemake(work, check=False, profile="profiles/slurm", cores=None, env={"PATH": path})
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "Traceback" not in out and "FileNotFoundError" not in out, out[-3000:]
+    line = last_line(p)
+    assert "sbatch, sacct, squeue are not found" in line, line
+    assert "--profile profiles/laptop" in line
+    assert not (work / "logs").exists()  # nothing ran, not even the local rules

@@ -76,9 +76,8 @@ def closing_lines(
     final = failures.final()
     others = list(failures.pending_errors)
     lines = []
-    stopped = [f for f in final if f.interrupted()]
-    if failures.interrupted or stopped:
-        return interrupted_lines(steps, [f for f in final if f not in stopped], paths)
+    if failures.interrupted:  # Snakemake said so: a job's log alone may be an old run's
+        return interrupted_lines(steps, [f for f in final if not f.interrupted()], paths)
     if final:
         for cls, text in others:
             lines.append(final_line(clean_exception(text, cls)))

@@ -18,6 +18,7 @@ except ImportError:
     ) from None
 
 from sezlights import config as settings
+from sezlights import executors
 from sezlights import labels as figure_names
 from sezlights import memory
 from sezlights import sources as data_sources

@@ -69,6 +69,16 @@ def check_logins():
             raise WorkflowError(str(exc)) from None
 
 
+def check_executor_commands():
+    """A cluster executor whose commands are not on this machine (the Slurm profile on a
+    laptop) stops here, before any job is submitted, with one line naming the profile
+    to use instead."""
+    plugin = workflow.executor_plugin
+    problem = executors.missing_commands(plugin.name if plugin is not None else None)
+    if problem:
+        raise WorkflowError(problem)
+
+
 def keep_downloads_here():
     """download.local: auto: an executor whose jobs share no file system with this
     machine (AWS Batch) gets no download jobs, so no credential ever goes into a job
