@@ -112,3 +112,31 @@ def test_slurm_profile_without_slurm_stops_before_any_job(eog_server, tmp_path):
     assert "sbatch, sacct, squeue are not found" in line, line
     assert "--profile profiles/laptop" in line
     assert not (work / "logs").exists()  # nothing ran, not even the local rules
+
+
+# ---------------------------------------------------------------- credentials (item 7)
+
+
+def test_a_wrong_eog_token_beside_the_account_is_named_before_any_job(eog_server, tmp_path):
+    work = workflow_dir(tmp_path, eog_server)
+    p = snakemake(work, check=False, env={"EOG_TOKEN": "a-stale-token-from-last-week"})
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "eog: EOG_TOKEN (a token you got yourself" in out and "it wins over" in out
+    line = last_line(p)
+    assert "EOG refused EOG_TOKEN" in line and "unset EOG_TOKEN" in line, line
+    assert "set EOG_USERNAME" not in line  # they are set: the account logs in once it is unset
+    assert not (work / "logs").exists()  # before any job
+    assert "Traceback" not in out
+
+
+def test_a_wrong_earthdata_token_on_ladsweb_is_caught_before_any_job(laads_server, tmp_path):
+    from sezlights_standin.earthdata import make_token
+
+    work = workflow_dir(tmp_path, laads_server=laads_server, sources=["blackmarble"])
+    wrong = make_token("bob", expires=4102444800)
+    p = snakemake(work, check=False, env={"EARTHDATA_TOKEN": wrong})
+    assert p.returncode != 0
+    assert "LAADS refused EARTHDATA_TOKEN" in last_line(p), last_line(p)
+    assert not (work / "logs").exists()
+    assert wrong not in p.stdout + p.stderr

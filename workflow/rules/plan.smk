@@ -54,17 +54,17 @@ def check_logins():
     """Say which credentials each source uses, and log in once to every source some job
     of this run lists, downloads or reads from, before any job runs: a refused login is
     one message, not a failed job per month."""
-    needed = {
-        job.wildcards.get("source")
-        for job in workflow.dag.needrun_jobs()
-        if job.rule.name in ("list_month_files", "download_month_files")
-    }
-    if any(job.rule.name == "find_latest_month" for job in workflow.dag.needrun_jobs()):
-        needed |= set(SOURCES)
-    for name in sorted(n for n in needed if n):
+    months = {}  # source: the months its jobs list or download (one is tried the login on)
+    for job in workflow.dag.needrun_jobs():
+        if job.rule.name in ("list_month_files", "download_month_files"):
+            months.setdefault(job.wildcards.get("source"), set()).add(job.wildcards.month)
+        elif job.rule.name == "find_latest_month":
+            for name in SOURCES:
+                months.setdefault(name, set()).add(str(config["months"]["start"]))
+    for name in sorted(n for n in months if n):
         logger.info(f"{name}: {SOURCE[name].credentials()}")
         try:
-            SOURCE[name].check_login()
+            SOURCE[name].check_login(month=min(months[name]))
         except UserError as exc:
             raise WorkflowError(str(exc)) from None
 
