@@ -15,6 +15,7 @@ import pytest
 from helpers import (
     interrupt_when,
     last_line,
+    set_months,
     snakemake,
     workflow_dir,
 )
@@ -140,3 +141,30 @@ def test_a_wrong_earthdata_token_on_ladsweb_is_caught_before_any_job(laads_serve
     assert "LAADS refused EARTHDATA_TOKEN" in last_line(p), last_line(p)
     assert not (work / "logs").exists()
     assert wrong not in p.stdout + p.stderr
+
+
+# ---------------------------------------------------------------- retries on the console (item 8)
+
+
+def test_each_retry_wait_is_on_the_console_while_the_server_answers_500(eog_server, tmp_path):
+    """A file whose server answers 500 three times: the console (plain lines here; the live
+    display shows the same, see test_console_lines.py) says each wait as it starts, with
+    what the server answered, the next try and the retry budget left; and the finished
+    download's rate is the job's own (issue 19: rates 1000x too low)."""
+    import re
+
+    eog_server.add_faults("20190101-20190131_75N060W", "500", "500", "500")
+    work = workflow_dir(tmp_path, eog_server)
+    set_months(work, "2019-01", "2019-01")
+    p = snakemake(work, "results/zonal_stats.csv")  # the table: no report needed here
+    waits = [ln for ln in p.stderr.splitlines() if ln.startswith("  retrying ")]
+    assert len(waits) == 3, p.stderr
+    for n, line in enumerate(waits, start=1):
+        assert "_75N060W_vcmcfg_v10_c" in line
+        assert f": HTTP 500 Internal Server Error (try {n}); next try in" in line, line
+        assert "of the retry budget left" in line
+    (done,) = [ln for ln in p.stderr.splitlines() if "Downloading the eog files of 2019-01" in ln]
+    m = re.search(r"\((\d+\.\d) s, (\d+\.\d) MB at (\d+\.\d) (kB|MB)/s\)", done)
+    assert m, done
+    seconds, size, rate = float(m[1]), float(m[2]), float(m[3]) / (1000 if m[4] == "kB" else 1)
+    assert rate * seconds >= 0.5 * size, done  # the job's own rate, over at most its time

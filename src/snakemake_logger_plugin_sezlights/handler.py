@@ -201,14 +201,16 @@ class LogHandler(LogHandlerBase):
             for job in list(self._steps.running.values()):
                 self._poll_job(job)
                 download = job.download
-                if (
-                    download is not None
-                    and not self._display.live
-                    and not self._quiet_progress
-                    and now >= download.next_print
-                ):
+                if download is None or self._display.live or self._quiet_progress:
+                    continue
+                if now >= download.next_print:
                     self._say(f"  downloading {download.describe()}")
                     download.next_print = now + self._interval
+                # each retry wait once, when it starts (the live display shows it throughout)
+                for key, line in zip(download.wait_keys(), download.waits(now), strict=True):
+                    if key not in job.waits_said:
+                        job.waits_said.add(key)
+                        self._say(f"  retrying {line}")
             self._refresh_view()
 
     def _refresh_view(self) -> None:
@@ -220,7 +222,7 @@ class LogHandler(LogHandlerBase):
             if d is None:
                 running.append((job.label, job.start))
             else:
-                downloads.append((d.name, d.bytes, d.total, d.percent, d.rate()))
+                downloads.append((d.name, d.bytes, d.total, d.percent, d.rate(), tuple(d.waits())))
         self._view = View(
             done=self._steps.done,
             total=self._steps.total,
