@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    edit_config,
     interrupt_when,
     last_line,
+    read_table,
     set_months,
     snakemake,
     workflow_dir,
@@ -168,3 +170,27 @@ def test_each_retry_wait_is_on_the_console_while_the_server_answers_500(eog_serv
     assert m, done
     seconds, size, rate = float(m[1]), float(m[2]), float(m[3]) / (1000 if m[4] == "kB" else 1)
     assert rate * seconds >= 0.5 * size, done  # the job's own rate, over at most its time
+
+
+# ---------------------------------------------------------------- tracked settings (item 3)
+
+
+def test_changing_min_cloud_free_reruns_the_statistics_and_the_maps(eog_server, tmp_path):
+    """stats.min_cloud_free reaches the maps as a param (the map job reads which pixels
+    count as observed): Snakemake lists the maps among the outputs whose params changed,
+    and the rerun draws them anew (nothing observed at 1000 cloud-free nights)."""
+    maps = "results/report/maps/eog"
+    work = workflow_dir(tmp_path, eog_server)
+    set_months(work, "2019-01", "2019-01")
+    snakemake(work, maps)
+    before = {p.name: p.read_bytes() for p in (work / maps).glob("*.png")}
+    edit_config(work, lambda cfg: cfg.setdefault("stats", {}).update(min_cloud_free=1000))
+    p = snakemake(work, "--list-changes", "params", profile=None, cores=None)
+    changed = set(p.stdout.split())
+    assert maps in changed and "results/stats/eog/2019-01.csv" in changed, p.stdout
+    snakemake(work, maps)
+    after = {p.name: p.read_bytes() for p in (work / maps).glob("*.png")}
+    assert before.keys() == after.keys() and len(before) == 6
+    assert all(before[k] != after[k] for k in before)
+    table = read_table(work / "results/zonal_stats.csv")
+    assert set(table.quality) <= {"no_cloud_free", "outside_coverage"}

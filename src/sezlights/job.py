@@ -174,8 +174,17 @@ def run_step(snakemake, step: Callable[[], None]) -> None:
 
 def source_of(snakemake):
     """The job's source, from its params (``source``: its name and own settings) and
-    the few run-wide settings sources share (download, stats.min_cloud_free)."""
+    the few run-wide settings sources share: ``download.*`` (how files are fetched,
+    never what they hold) and ``stats.min_cloud_free`` from the job's params only, so
+    that Snakemake reruns a job that reads it when it changes (a job without that param
+    reads no band, and gets the schema's default)."""
+    import dataclasses
+
     from . import sources
 
     p = snakemake.params.source
-    return sources.make(p["name"], p["settings"], sources.Shared.from_config(snakemake.config))
+    shared = sources.Shared.from_config({"download": snakemake.config.get("download", {})})
+    threshold = getattr(snakemake.params, "min_cloud_free", None)
+    if threshold is not None:
+        shared = dataclasses.replace(shared, min_cloud_free=float(threshold))
+    return sources.make(p["name"], p["settings"], shared)
