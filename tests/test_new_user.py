@@ -194,3 +194,55 @@ def test_changing_min_cloud_free_reruns_the_statistics_and_the_maps(eog_server, 
     assert all(before[k] != after[k] for k in before)
     table = read_table(work / "results/zonal_stats.csv")
     assert set(table.quality) <= {"no_cloud_free", "outside_coverage"}
+
+
+# ---------------------------------------------------------------- the demo's last lines (item 12)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_demo_ends_saying_where_the_report_it_built_is(tmp_path, eog_tree, laads_tree):
+    """make demo builds the report after the run: the console's closing line says where
+    the report will be (not a command to type), and the demo's last line where it is.
+    (The demo's synthetic files are the test trees', which it keeps: the same files.)"""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+    from helpers import CURRENT_MARKERS, REPO
+
+    assert "workflow" in CURRENT_MARKERS
+    work = tmp_path / "clone"
+    for d in ("workflow", "profiles", "config"):
+        shutil.copytree(REPO / d, work / d, ignore=shutil.ignore_patterns("__pycache__"))
+    path = work / "config/demo.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    eog, cloud = free_port(), free_port()  # not the demo's fixed ports: a demo may be running
+    cfg["eog"]["base_url"] = cfg["eog"]["base_url"].replace(":8765/", f":{eog}/")
+    cfg["eog"]["auth"]["token_url"] = cfg["eog"]["auth"]["token_url"].replace(":8765/", f":{eog}/")
+    for key in ("cmr_url", "cloud_url"):
+        cfg["blackmarble"][key] = cfg["blackmarble"][key].replace(":8766/", f":{cloud}/")
+    cfg["months"] = {"start": "2019-01", "end": "2019-01"}
+    path.write_text(yaml.safe_dump(cfg))
+    shutil.copytree(eog_tree, work / "demo-data/eog")
+    shutil.copytree(laads_tree, work / "demo-data/laads")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EOG_", "EARTHDATA_"))}
+    p = subprocess.run(
+        [sys.executable, "-m", "sezlights_standin.demo"], cwd=work, env=env,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    report = work / "results/report.html"
+    assert report.stat().st_size > 100_000
+    closing = [ln for ln in p.stderr.splitlines() if ln.startswith("report:")]
+    assert closing == ["report: results/report.html (the demo builds it next)"], p.stderr[-2000:]
+    assert "--report" not in p.stderr
+    last = [ln for ln in p.stdout.splitlines() if ln.strip()][-1]
+    assert last == f"demo: done; the report is built: open {report} in a browser"

@@ -70,6 +70,7 @@ def closing_lines(
     dryrun: bool,
     quiet_all: bool,
     nothing_to_do: bool,
+    report_next: str | None = None,
 ) -> list[str]:
     """What the console prints last: the failed jobs and the one reason (its very last
     line), or the time taken and where the table, per-month tables and report are."""
@@ -105,7 +106,12 @@ def closing_lines(
         lines.append(f"done: {steps_text(steps.done)} in {elapsed}")
     if (steps.ran and not dryrun) or nothing_to_do:
         lines.extend(
-            result_lines(steps.storage_uris, show=paths.show, report_command=paths.report_command())
+            result_lines(
+                steps.storage_uris,
+                show=paths.show,
+                report_command=paths.report_command(),
+                report_next=report_next,
+            )
         )
     return lines
 

@@ -46,6 +46,7 @@ class LogHandler(LogHandlerBase):
         common = self.common_settings
         interval = getattr(self.settings, "progress_interval", None)
         self._interval = float(interval) if interval is not None else 10.0
+        self._report_next = getattr(self.settings, "report_next", None) or None
         self._dryrun = bool(getattr(common, "dryrun", False))
         self._verbose = bool(getattr(common, "verbose", False))
         quiet = {str(getattr(q, "name", q)).lower() for q in (getattr(common, "quiet", None) or ())}
@@ -254,6 +255,7 @@ class LogHandler(LogHandlerBase):
                     dryrun=self._dryrun,
                     quiet_all=self._quiet_all,
                     nothing_to_do=self._nothing_to_do,
+                    report_next=self._report_next,
                 )
             except Exception as exc:
                 lines = [f"sezlights console: internal error at the end: {exc!r}"]
