@@ -246,3 +246,48 @@ def test_the_demo_ends_saying_where_the_report_it_built_is(tmp_path, eog_tree, l
     assert "--report" not in p.stderr
     last = [ln for ln in p.stdout.splitlines() if ln.strip()][-1]
     assert last == f"demo: done; the report is built: open {report} in a browser"
+
+
+# ---------------------------------------------------------------- the real peak memory (item 13)
+
+PEAK_SNAKEFILE = """
+rule allocate_in_a_child:
+    output: "done.txt"
+    log: "logs/allocate.log"
+    benchmark: "benchmarks/allocate.tsv"
+    script: "allocate.py"
+"""
+# like the statistics job of a 20-degree zone: the peak comes late (after Snakemake's
+# benchmark has slowed to a sample every 30 s) and briefly, here in a child process
+PEAK_SCRIPT = """
+import subprocess, sys, time
+from pathlib import Path
+from sezlights.job import run_step
+
+CHILD = "import numpy, time; a = numpy.ones(50_000_000); time.sleep(1.5)"  # 400 MB, 1.5 s
+
+def main():
+    time.sleep(16.5)
+    subprocess.run([sys.executable, "-c", CHILD], check=True)
+    Path(snakemake.output[0]).write_text("done")
+
+run_step(snakemake, main)
+"""
+
+
+def test_the_jobs_real_peak_memory_is_in_its_log_where_the_benchmark_misses_it(tmp_path):
+    import csv
+
+    work = tmp_path / "peak"
+    work.mkdir()
+    (work / "Snakefile").write_text(PEAK_SNAKEFILE)
+    (work / "allocate.py").write_text(PEAK_SCRIPT)
+    snakemake(work, profile=None, configfile=None, cores=1)
+    lines = [ln for ln in (work / "logs/allocate.log").read_text().splitlines() if "peak RSS" in ln]
+    assert len(lines) == 1, lines
+    peak_mb = float(lines[0].split("peak RSS of the job's processes: ")[1].split(" MB")[0])
+    assert peak_mb >= 400 * 0.95, lines[0]
+    with open(work / "benchmarks/allocate.tsv") as f:
+        (bench,) = list(csv.DictReader(f, delimiter="\t"))
+    # what Snakemake's benchmark recorded (its samples came before and after the child)
+    assert float(bench["max_rss"]) < peak_mb / 2, (bench["max_rss"], peak_mb)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from . import disk
 from .errors import UserError
+from .peakrss import PeakRSS
 
 
 def _first_output(snakemake) -> str | None:
@@ -142,21 +143,33 @@ def quiet_interrupts() -> None:
 quiet_interrupts()
 
 
+def _log_peak(peak: PeakRSS) -> None:
+    """The job's real peak memory, in its log (see :mod:`sezlights.peakrss`)."""
+    try:
+        logging.getLogger("sezlights.peak").info("%s", peak.describe(peak.stop()))
+    except Exception as exc:  # a measurement never fails the job
+        logging.getLogger("sezlights.peak").debug("peak RSS not measured: %s", exc)
+
+
 def run_step(snakemake, step: Callable[[], None]) -> None:
     disk.forget()
     quiet_interrupts()
     log_path = snakemake.log[0] if len(snakemake.log) else None
     handler = setup_logging(log_path)
     log = logging.getLogger(f"sezlights.{snakemake.rule}")
+    peak = PeakRSS().start()
     try:
         check_own_package(snakemake)
         step()
+        _log_peak(peak)
     except KeyboardInterrupt:
         _interrupted(handler)
     except UserError as exc:
+        _log_peak(peak)
         _last_line(handler, str(exc))
         sys.exit(1)
     except Exception as exc:
+        _log_peak(peak)
         if disk.is_disk_full(exc):
             path = disk.path_of(exc)
             if path is None and not disk.noted():  # e.g. GDAL's message: name the job's output
