@@ -54,10 +54,12 @@ def check_logins():
     """Say which credentials each source uses, and log in once to every source some job
     of this run lists, downloads or reads from, before any job runs: a refused login is
     one message, not a failed job per month."""
-    months = {}  # source: the months its jobs list or download (one is tried the login on)
+    # source: the months its jobs list or download (the login is tried on one)
+    months = {}
     for job in workflow.dag.needrun_jobs():
+        source = job.wildcards.get("source")
         if job.rule.name in ("list_month_files", "download_month_files"):
-            months.setdefault(job.wildcards.get("source"), set()).add(job.wildcards.month)
+            months.setdefault(source, set()).add(job.wildcards.month)
         elif job.rule.name == "find_latest_month":
             for name in SOURCES:
                 months.setdefault(name, set()).add(str(config["months"]["start"]))
