@@ -178,6 +178,27 @@ def kill_when(proc, ready, timeout=120):
     assert ready(), "the stage never started"
 
 
+def interrupt_when(proc, ready, timeout=120, within=30):
+    """Ctrl-C as a terminal sends it: SIGINT to the whole snakemake process group (Snakemake
+    and its jobs) as soon as ``ready()`` holds; the run must end within ``within`` s.
+    Returns the seconds it took to end (what it printed is ``work/snakemake.out``)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not ready():
+        if proc.poll() is not None:
+            raise AssertionError("snakemake ended before it could be interrupted")
+        time.sleep(0.01)
+    assert ready(), "the stage never started"
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.time()
+    try:
+        proc.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        raise AssertionError(f"snakemake did not end within {within} s of Ctrl-C") from None
+    return time.time() - t0
+
+
 # ---------------------------------------------------------------- references
 
 

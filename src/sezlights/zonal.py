@@ -83,8 +83,15 @@ def gather(
                     _fill_rows(out[band.kind], band, pix, sel, rows, cols, lengths)
 
     if threads > 1 and len(granules) > 1:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
+        pool = ThreadPoolExecutor(max_workers=threads)
+        interrupted = False
+        try:
             list(pool.map(read, granules))  # list(): re-raise the first error
+        except KeyboardInterrupt:  # Ctrl-C: no wait for the files being read
+            interrupted = True
+            raise
+        finally:
+            pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
     else:
         for g in granules:
             read(g)

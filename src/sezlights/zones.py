@@ -178,6 +178,7 @@ def load_zones(path: str | Path, id_field: str, layer: str | None = None) -> gpd
             f"zones file {path}: duplicate {id_field!r} values {_ids(sorted(dup))}; "
             "ids must be unique."
         )
+    check_ids_differ_by_more_than_spaces(ids, path, id_field)
     geom = gdf.geometry
     null = geom.isna() | geom.is_empty
     if null.any():
@@ -193,14 +194,12 @@ def load_zones(path: str | Path, id_field: str, layer: str | None = None) -> gpd
             "not polygons; zonal statistics need (multi)polygon outlines."
         )
     if gdf.crs is None:
-        raise ZonesError(
-            f"zones file {path} has no coordinate reference system; "
-            "save it with one (e.g. EPSG:4326)."
-        )
+        raise ZonesError(missing_crs_message(path, geom))
     out = gpd.GeoDataFrame({"zone_id": ids.values}, geometry=geom.values, crs=gdf.crs)
     if not out.crs.equals("EPSG:4326"):
         log.info("reprojecting zones from %s to EPSG:4326", out.crs.to_string())
         out = out.to_crs("EPSG:4326")
+    check_degrees(out, gdf.crs, geom, path)
     out["geometry"] = [split_antimeridian(g) for g in out.geometry]
     invalid = ~out.geometry.is_valid
     if invalid.any():
@@ -220,6 +219,95 @@ def load_zones(path: str | Path, id_field: str, layer: str | None = None) -> gpd
                 "no area once repaired; fix their outlines."
             )
     return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- ids and coordinates
+
+# Longitudes a zone may have once in EPSG:4326: -180..180, and beyond it for a zone drawn
+# across the antimeridian (179.9 .. 180.1) or on a 0..360 convention (split_antimeridian
+# reads both); anything further, or a latitude beyond a pole, is not a longitude/latitude.
+LON_LIMIT, LAT_LIMIT = 360.0, 90.0
+
+
+def check_ids_differ_by_more_than_spaces(ids, path, id_field: str) -> None:
+    """Ids are kept exactly as written, but ids equal once the spaces at either end are
+    trimmed (``A1``, ``A1 ``, `` A1``) are almost always one id typed twice: they would be
+    zones that look the same in every table and figure. Stop, and list them."""
+    groups: dict[str, list[str]] = {}
+    for value in dict.fromkeys(ids):
+        groups.setdefault(value.strip(), []).append(value)
+    clashes = [group for group in groups.values() if len(group) > 1]
+    if not clashes:
+        return
+    shown = "; ".join(" and ".join(repr(v) for v in group) for group in clashes[:5])
+    more = f" (and {len(clashes) - 5} more groups)" if len(clashes) > 5 else ""
+    raise ZonesError(
+        f"zones file {path}: {id_field!r} values that differ only by spaces at either end: "
+        f"{shown}{more}; they would be separate zones that read the same in the table and the "
+        "report: remove the spaces (merge the features if they are one zone), or, if they are "
+        "meant to be different zones, give them ids that differ by more than spaces."
+    )
+
+
+def _is_degrees(bounds) -> bool:
+    minx, miny, maxx, maxy = bounds
+    return bool(
+        np.isfinite(bounds).all()
+        and -LON_LIMIT <= minx
+        and maxx <= LON_LIMIT
+        and -LAT_LIMIT <= miny
+        and maxy <= LAT_LIMIT
+    )
+
+
+def _bounds_text(bounds) -> str:
+    return ", ".join(f"{v:.6g}" for v in bounds)
+
+
+def missing_crs_message(path, geom) -> str:
+    """No CRS: suggest EPSG:4326 only when the coordinates are degrees."""
+    bounds = tuple(float(v) for v in geom.total_bounds)
+    if _is_degrees(bounds):
+        return (
+            f"zones file {path} has no coordinate reference system; its coordinates (bounds "
+            f"{_bounds_text(bounds)}) look like longitude/latitude: save it with EPSG:4326 if "
+            "they are (a Shapefile needs its .prj), or with the CRS they were made in."
+        )
+    return (
+        f"zones file {path} has no coordinate reference system, and its coordinates (bounds "
+        f"{_bounds_text(bounds)}) are not longitude/latitude degrees: they look projected "
+        "(metres, e.g. UTM); save it with the CRS they were made in (a Shapefile needs its .prj; "
+        "for UTM, EPSG:326NN north of the equator or EPSG:327NN south, NN the UTM zone), not "
+        "EPSG:4326."
+    )
+
+
+def check_degrees(out: gpd.GeoDataFrame, crs, original, path) -> None:
+    """Coordinates beyond longitude/latitude range once in EPSG:4326 do not fit the CRS the
+    file declares (UTM metres declared EPSG:4326, say): every zone would be outside the
+    data with no word. Stop, naming the zones."""
+    bounds = out.geometry.bounds.to_numpy(dtype=float)
+    bad = [i for i, b in enumerate(bounds) if not _is_degrees(tuple(b))]
+    if not bad:
+        return
+    names = _ids(out.zone_id.iloc[bad])
+    raw = tuple(float(v) for v in original.iloc[bad].total_bounds)
+    declared = crs.to_string()
+    if crs.is_geographic:
+        what = (
+            f"the file declares {declared} (longitude/latitude in degrees), but these numbers "
+            "look projected (metres, e.g. UTM): save it with the CRS they were made in (for UTM, "
+            "EPSG:326NN north of the equator or EPSG:327NN south, NN the UTM zone)"
+        )
+    else:
+        what = (
+            f"they do not fit the CRS the file declares ({declared}): save it with the CRS its "
+            "coordinates were made in"
+        )
+    raise ZonesError(
+        f"zones file {path}: zone(s) {names} have coordinates (bounds {_bounds_text(raw)}) "
+        f"outside longitude/latitude range once in EPSG:4326; {what}."
+    )
 
 
 def split_antimeridian(geom):

@@ -18,6 +18,7 @@ except ImportError:
     ) from None
 
 from sezlights import config as settings
+from sezlights import executors
 from sezlights import labels as figure_names
 from sezlights import memory
 from sezlights import sources as data_sources
@@ -271,9 +272,13 @@ def kept_mosaics(wildcards=None):
 def run_targets(wildcards):
     """What a run makes. The month plan and every listing are asked for first (when they
     are checkpoints still to run, this waits for them): a re-listing that changes nothing
-    then leaves nothing to do (a job planned before a checkpoint keeps its reasons)."""
-    stats_tables()
+    then leaves nothing to do (a job planned before a checkpoint keeps its reasons).
+
+    The per-month tables are targets themselves, not only the combined table's inputs:
+    Snakemake remakes a missing file only for a job that runs, so a per-month table
+    deleted after the table was made (an interrupted --forcerun) would stay missing."""
     return [
+        *stats_tables(),
         "results/zonal_stats.csv",
         "results/run.json",
         *report_outputs(),

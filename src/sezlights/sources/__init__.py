@@ -230,8 +230,9 @@ class Source(ABC):
         """Which credentials a run would use, in words (no secret): said at the start."""
         return "no login needed"
 
-    def check_login(self, env: Mapping[str, str] | None = None) -> None:
-        """Raise LoginError now if the credentials cannot work (before any job)."""
+    def check_login(self, env: Mapping[str, str] | None = None, month: str | None = None) -> None:
+        """Raise LoginError now if the credentials cannot work (before any job). ``month``:
+        one the run lists, for a source that must list a month to try its login on."""
         self.session(env)
 
     @abstractmethod
