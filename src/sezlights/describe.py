@@ -98,21 +98,26 @@ def readme(
     product, satellite, tile, file, creation stamp); ``sources``: each source's
     provenance (:meth:`sezlights.sources.Source.provenance`)."""
     z = zones_summary
+    n_zones = int(z.get("zones", 0) or 0)
+    n_rings = int(z.get("areas", n_zones) or 0) - n_zones
+    zones = f"Zones file {z.get('source', '')} (SHA-256 {z.get('sha256', '')}): {n_zones} zones"
+    if z.get("discs"):
+        zones += f" ({z['discs']} of them discs of {z.get('point_radius_km'):g} km around points)"
+    if n_rings:
+        others = "left out of" if z.get("rings_exclude_zones", True) else "kept in"
+        zones += (
+            f" and {n_rings} rings around them (zones.rings_km {list(z.get('rings_km') or [])};"
+            f" every zone's area {others} every ring)"
+        )
+    when = f"Written {written:%Y-%m-%d %H:%M} UTC by sezlights {version}."
+    if len(months):
+        when += f" Months {months[0]} to {months[-1]} ({len(months)}); {rows} rows in the table."
     out = [
         "SEZ night lights: the results of a run",
         "=" * 38,
         "",
-        f"Written {written:%Y-%m-%d %H:%M} UTC by sezlights {version}. "
-        f"Months {months[0]} to {months[-1]} ({len(months)})."
-        if len(months)
-        else "No month.",
-        f"Zones file {z.get('source', '')} (SHA-256 {z.get('sha256', '')}): "
-        f"{z.get('zones', '')} zones ({z.get('discs', 0)} discs of "
-        f"{z.get('point_radius_km') or 0:g} km around points), "
-        f"{int(z.get('areas', z.get('zones', 0)) or 0) - int(z.get('zones', 0) or 0)} rings "
-        f"(zones.rings_km {list(z.get('rings_km') or [])}, other zones "
-        f"{'left out' if z.get('rings_exclude_zones', True) else 'kept'}). "
-        f"{rows} rows in the table.",
+        _wrap(when, 0),
+        _wrap(zones + ".", 0),
         "",
         "Files (in results/)",
         "-------------------",

@@ -890,8 +890,9 @@ def event_study_figure(table: pd.DataFrame, dest: str | Path, window: int = 36) 
     handles = [Line2D([], [], lw=1.3, **_style(k, keys)) for k in keys]
     handles += [
         Line2D([], [], color="#555", ls="none", ms=4, label="zones", **kinds["zone"]),
-        Line2D([], [], color="#555", ls="none", ms=4, label="their first rings",
-               **kinds["first ring"]),  # fmt: skip
+        Line2D(
+            [], [], color="#555", ls="none", ms=4, label="their first rings", **kinds["first ring"]
+        ),  # fmt: skip
     ]
     xs = data["months_since_start"].to_numpy(float)
     bottom.set_xlim(xs.min() - 1, xs.max() + 1)
