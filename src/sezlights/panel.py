@@ -44,6 +44,9 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
         out[col] = out[col].astype("string").replace("", pd.NA).astype("category")
     out["month"] = _date(out["month"])
     out["start_month"] = _date(out["start_month"])
+    for col in _FORMAT:  # every statistic a float, whatever a run's values happen to be
+        if col in out and col != "months_since_start":
+            out[col] = pd.to_numeric(out[col]).astype("float64")
     out["months_since_start"] = pd.array(
         [None if pd.isna(v) else int(v) for v in out["months_since_start"]], dtype="Int32"
     )
