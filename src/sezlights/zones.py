@@ -2,6 +2,9 @@
 
 Any polygon layer pyogrio reads (GeoJSON, GeoPackage, Shapefile, ...) with an id
 column. Every feature is used; a file with several layers needs ``zones.layer``.
+Points (a point layer, or a table such as a CSV with longitude and latitude columns)
+are zones with ``zones.point_radius_km``: the geodesic disc of that radius around each
+(:mod:`sezlights.areas`, which also draws the rings around zones).
 Ids are kept exactly as written (never trimmed). Geometries are reprojected to
 EPSG:4326; invalid ones are repaired with ``make_valid`` (the repaired ids are
 logged); anything that cannot be used is one :class:`ZonesError` that names the
