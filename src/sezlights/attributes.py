@@ -162,12 +162,17 @@ def _plain(col: pd.Series) -> pd.Series:
 
 def write(df: pd.DataFrame, dest: str | Path) -> None:
     """The attributes as Parquet (types kept), atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     with atomic_path(dest, suffix=".parquet") as tmp:
-        df.to_parquet(tmp, index=False, engine="pyarrow")
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
 
 
 def load(path: str | Path) -> pd.DataFrame:
-    df = pd.read_parquet(path, engine="pyarrow")
+    import pyarrow.parquet as pq
+
+    df = pq.read_table(path).to_pandas()
     df["zone_id"] = df["zone_id"].astype(str)
     return df
 
