@@ -42,7 +42,7 @@ from sezlights.sources import blackmarble  # noqa: E402
 
 MONTH = "2019-02"
 TILES = ["h20v08", "h21v08", "h20v09", "h21v09"]  # 20-40E, 10S-10N
-BOX = (20.1, -9.9, 39.9, 9.9)
+BOX = (20.3, -9.7, 39.7, 9.7)  # 25 km inside the tiles: every ring on them
 RINGS = [0, 5, 10, 20]
 N = 1000
 PIXEL = 15 / 3600
@@ -208,7 +208,7 @@ def main(argv=None) -> None:
             "tile_bytes": sum(p.stat().st_size for p in files),
             "tiles_write_s": round(write_s, 1),
             "rings_km": RINGS,
-            "zones": N,
+            "n_zones": N,
         }
     )
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")

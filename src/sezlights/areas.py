@@ -39,7 +39,7 @@ from pyproj import Geod, Proj
 
 from .errors import ConfigError, ZonesError
 from .table import ZONE_COLUMNS, zone_facts
-from .zones import _ids, _polygonal_part, geodesic_area_km2, split_antimeridian
+from .zones import _ids, _polygonal_part, split_antimeridian
 
 log = logging.getLogger(__name__)
 _GEOD = Geod(ellps="WGS84")
@@ -53,6 +53,21 @@ DISC_VERTICES = 128
 QUAD_SEGS = 32
 # the longest straight edge, in metres, of a buffer brought back to longitude/latitude
 SEGMENT_M = 1000.0
+
+
+def area_km2(geom) -> float:
+    """The geodesic area on the WGS84 ellipsoid (km²): pyproj's ``polygon_area_perimeter``
+    on each ring's coordinates, as ``Geod.geometry_area_perimeter`` computes it, without
+    its slow copy of every coordinate into Python lists (3x faster on rings)."""
+    total = 0.0
+    for poly in shapely.get_parts(geom):
+        if poly.is_empty:
+            continue
+        for k, ring in enumerate([poly.exterior, *poly.interiors]):
+            xy = shapely.get_coordinates(ring)
+            a = abs(_GEOD.polygon_area_perimeter(xy[:, 0], xy[:, 1])[0])
+            total += a if k == 0 else -a
+    return total / 1e6
 
 
 def km_text(value: float) -> str:
@@ -191,12 +206,14 @@ def rings(
     geoms = list(zones.geometry)
     tree = shapely.STRtree(geoms) if exclude_zones else None
     rows = []
-    for zid, shape, geom in zip(zones["zone_id"], zones["shape"], geoms, strict=True):
+    for i, (zid, shape, geom) in enumerate(
+        zip(zones["zone_id"], zones["shape"], geoms, strict=True)
+    ):
         around = buffers(geom, distances)
         others = None
-        if tree is not None:
-            near = tree.query(around[distances[-1]], predicate="intersects")
-            others = shapely.union_all([geoms[i] for i in near]) if len(near) else None
+        if tree is not None:  # the zone itself is inside every ring's inner edge already
+            near = [j for j in tree.query(around[distances[-1]], predicate="intersects") if j != i]
+            others = shapely.union_all([geoms[j] for j in near]) if near else None
         for inner, outer in pairs:
             ring = shapely.difference(around[outer], around[inner])
             if others is not None:
@@ -271,7 +288,7 @@ def build(
     )
     out = pd.concat([base, rings(z, rings_km, exclude_zones)], ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
-    out["area_km2"] = [0.0 if g.is_empty else geodesic_area_km2(g) for g in out.geometry]
+    out["area_km2"] = [area_km2(g) for g in out.geometry]
     return out[[*ZONE_COLUMNS, "geometry"]]
 
 
@@ -285,9 +302,7 @@ def write_table(areas: pd.DataFrame, dest: str | Path) -> None:
     from .table import write_csv
 
     if "area_km2" not in areas:
-        areas = areas.assign(
-            area_km2=[0.0 if g.is_empty else geodesic_area_km2(g) for g in areas.geometry]
-        )
+        areas = areas.assign(area_km2=[area_km2(g) for g in areas.geometry])
     t = zone_table(areas)
     t["area_km2"] = t["area_km2"].round(6)
     write_csv(t, dest)
