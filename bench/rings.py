@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -209,6 +210,8 @@ def main(argv=None) -> None:
             "tiles_write_s": round(write_s, 1),
             "rings_km": RINGS,
             "n_zones": N,
+            # the whole benchmark process (both runs): an upper bound of one stats job's
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }
     )
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
