@@ -207,7 +207,9 @@ def test_a_zones_step_prints_no_warning(tmp_path, capfd, monkeypatch):
         output=SimpleNamespace(zones=str(tmp_path / "resources/zones.gpkg"),
                                areas=str(tmp_path / "results/zones/areas.csv"),
                                summary=str(tmp_path / "results/zones_summary.json")),
-        params=SimpleNamespace(fingerprint="f", id_field="sez_id", layer=None, grids={
+        params=SimpleNamespace(fingerprint="f", id_field="sez_id", layer=None, lon_field=None,
+                               lat_field=None, point_radius_km=None, rings_km=[0, 5],
+                               rings_exclude_zones=True, grids={
             "eog": {"name": "eog", "settings": {"pixel_arcsec": 600}},
             "blackmarble": {"name": "blackmarble", "settings": {"pixel_arcsec": 600}}}),
         config=make_config(sources=["eog", "blackmarble"]),
@@ -226,7 +228,7 @@ def test_a_zones_step_prints_no_warning(tmp_path, capfd, monkeypatch):
     out, err = capfd.readouterr()
     for text in (out, err, log.read_text()):
         assert "Warning" not in text and "extension" not in text, text
-    assert len(load_zones(tmp_path / "resources/zones.gpkg", "zone_id")) == 2
+    assert len(load_zones(tmp_path / "resources/zones.gpkg", "zone_id")) == 2 + 2  # and rings
 
 
 # ---------------------------------------------------------------- issue 21: ids, coordinates

@@ -359,7 +359,7 @@ class _TimeseriesFigure:
     and labels are kept, only the data artists change (4x faster than a new figure
     per zone)."""
 
-    def __init__(self, months: Sequence[str], keys: Sequence[str]):
+    def __init__(self, months: Sequence[str], keys: Sequence[str], rings: bool = False):
         self.months = list(months)
         self.keys = list(keys)
         self.x = _month_x(self.months)
@@ -391,18 +391,22 @@ class _TimeseriesFigure:
         handles.append(
             Line2D([], [], color="#555", lw=0.8, ls="--", label=f"observed share {MIN_SHARE:g}")
         )
+        if rings:
+            handles.append(Line2D([], [], color="#555", **RING_STYLE, label=RING_LEGEND))
+        rows = 1 if len(handles) <= 5 else 2
         fig.legend(
             handles=handles,
             loc="upper center",
             bbox_to_anchor=(0.5, 0.955),
-            ncol=len(handles),
+            ncol=math.ceil(len(handles) / rows),
             fontsize=7,
             frameon=False,
         )
         _month_axis(axes[2], self.months)
         self.xlim = axes[2].get_xlim()
         _title(fig, "")
-        fig.subplots_adjust(top=0.89, bottom=0.08, left=0.13, right=0.97, hspace=0.1)
+        top = 0.89 if rows == 1 else 0.86
+        fig.subplots_adjust(top=top, bottom=0.08, left=0.13, right=0.97, hspace=0.1)
         _thin_month_ticks(fig, axes[2], self.months)
         self.artists: list = []
 
@@ -413,6 +417,7 @@ class _TimeseriesFigure:
         axes, x = self.axes, self.x
         if "series" not in zone:
             zone = _with_series(zone)
+        zone, rings = _split_rings(zone)
         present = set(zone["series"])
         shown = [k for k in self.keys if k in present]
         width = 24.0 / max(1, len(self.keys))
@@ -445,6 +450,7 @@ class _TimeseriesFigure:
             offset = (k - (len(self.keys) - 1) / 2) * width
             ok = np.isfinite(share)
             self.artists.append(_bars(axes[2], x[ok] + offset, share[ok], width, c))
+        self.artists += _draw_rings(axes[1], x, self.months, rings, self.keys)
         for ax in axes[:2]:
             ax.relim()
             if np.isfinite(ax.dataLim.get_points()[:, 1]).all():
@@ -456,17 +462,71 @@ class _TimeseriesFigure:
         return self.fig
 
 
+# a zone's rings in its mean-radiance panel: thinner, dotted, fading with distance
+RING_STYLE = {"lw": 1.0, "ls": ":", "marker": "."}
+RING_LEGEND = "rings around the zone (mean radiance; km from its outline)"
+
+
+def _split_rings(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A zone's own rows and its rings' (``zone_kind``; a table without it has none)."""
+    if "zone_kind" not in rows:
+        return rows, rows.iloc[0:0]
+    ring = rows["zone_kind"].astype(str) == "ring"
+    return rows[~ring], rows[ring]
+
+
+def _ring_label(row) -> str:
+    return f"{row.ring_inner_km:g}-{row.ring_outer_km:g} km"
+
+
+def _draw_rings(ax, x, months, rings: pd.DataFrame, keys: Sequence[str]) -> list:
+    """Each ring's mean radiance by month, per series in its colour, labelled at its
+    last value by its distances."""
+    artists: list = []
+    if rings.empty:
+        return artists
+    order = rings.drop_duplicates("zone_id").sort_values("ring_inner_km")
+    n = len(order)
+    labelled = set()  # each ring labelled once, at the end of its first series' line
+    for key in [k for k in keys if k in set(rings["series"])]:
+        colour = series.colour(key)
+        for i, ring in enumerate(order.itertuples(index=False)):
+            rows = rings[(rings["zone_id"] == ring.zone_id) & (rings["series"] == key)]
+            y = rows.drop_duplicates("month").set_index("month")["mean"].reindex(months)
+            y = y.to_numpy(float)
+            alpha = 0.85 - 0.5 * i / max(1, n - 1)
+            artists += ax.plot(x, y, color=colour, alpha=alpha, ms=3, **RING_STYLE)
+            last = np.flatnonzero(np.isfinite(y))
+            if last.size and ring.zone_id not in labelled:
+                labelled.add(ring.zone_id)
+                j = last[-1]
+                artists.append(
+                    ax.annotate(
+                        _ring_label(ring),
+                        (x[j], y[j]),
+                        xytext=(4, 0),
+                        textcoords="offset points",
+                        fontsize=6,
+                        color=colour,
+                        va="center",
+                    )
+                )
+    return artists
+
+
 def timeseries_figure(zone: pd.DataFrame, zone_id: str, months: Sequence[str]) -> Figure:
     """The time series figure of one zone (its rows of the table) over ``months``.
 
     Panels: sum of lights, mean radiance (one line per series: a source, or each
     satellite of a source with several, legend) and observed share (bars, per series).
     Months with an observed share below 0.5 are drawn as hollow, faded markers (a
-    legend entry says so); months with nothing observed (NaN) leave gaps. The figure's
-    suptitle is the zone id exactly.
+    legend entry says so); months with nothing observed (NaN) leave gaps. The zone's
+    rings (rows with ``zone_kind`` ring) are drawn in the mean-radiance panel, dotted,
+    each labelled by its distances. The figure's suptitle is the zone id exactly.
     """
     zone = _with_series(zone)
-    return _TimeseriesFigure(months, series.ordered(zone)).draw(zone, zone_id)
+    rings = not _split_rings(zone)[1].empty
+    return _TimeseriesFigure(months, series.ordered(zone), rings).draw(zone, zone_id)
 
 
 def timeseries_figures(
@@ -477,8 +537,9 @@ def timeseries_figures(
 ) -> list[Path]:
     """One PNG per zone, ``<file_stem(zone_id)>.png`` in ``outdir``, for the zones in
     ``zone_ids`` (all zones when None; an id with no rows gets an empty figure), in
-    that order; x axis: every month of the table. The figure's title (and the PNG's
-    ``Title`` metadata) is the zone id as it is.
+    that order, each with its rings (the rows whose ``parent_id`` is the zone's id);
+    x axis: every month of the table. The figure's title (and the PNG's ``Title``
+    metadata) is the zone id as it is.
 
     About 0.12 s a figure (one figure object is redrawn per zone; Agg's text
     drawing is most of what is left): 50 zones x 175 months x 2 sources took
@@ -489,8 +550,10 @@ def timeseries_figures(
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     table = _with_series(table)
-    ids = table["zone_id"].astype(str)
+    # a zone's figure holds its rings (their parent_id is the zone's id)
+    ids = table["parent_id" if "parent_id" in table else "zone_id"].astype(str)
     months = _month_range(table["month"].astype(str))
+    rings = not _split_rings(table)[1].empty
     if zone_ids is None:
         zone_ids = sorted(set(ids))
     zone_ids = list(dict.fromkeys(str(z) for z in zone_ids))
@@ -503,12 +566,16 @@ def timeseries_figures(
     keys = series.ordered(table) if len(table) else []
     workers = max(1, min(int(workers), len(jobs)))
     if workers == 1:
-        return _draw_timeseries(months, keys, jobs)
+        return _draw_timeseries(months, keys, jobs, rings)
     from concurrent.futures import ProcessPoolExecutor
 
     chunks = [jobs[k::workers] for k in range(workers)]
     with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_on_ctrl_c) as pool:
-        list(pool.map(_draw_timeseries, [months] * workers, [keys] * workers, chunks))
+        list(
+            pool.map(
+                _draw_timeseries, [months] * workers, [keys] * workers, chunks, [rings] * workers
+            )
+        )
     return [dest for _, _, dest in jobs]
 
 
@@ -522,9 +589,12 @@ def _quiet_on_ctrl_c() -> None:
 
 
 def _draw_timeseries(
-    months: Sequence[str], keys: Sequence[str], jobs: Sequence[tuple[str, pd.DataFrame, Path]]
+    months: Sequence[str],
+    keys: Sequence[str],
+    jobs: Sequence[tuple[str, pd.DataFrame, Path]],
+    rings: bool = False,
 ) -> list[Path]:
-    canvas = _TimeseriesFigure(months, keys)
+    canvas = _TimeseriesFigure(months, keys, rings)
     return [_save(canvas.draw(zone, zone_id), dest) for zone_id, zone, dest in jobs]
 
 
@@ -893,3 +963,106 @@ def satellite_pair(table: pd.DataFrame, source: str) -> tuple[str, str] | None:
     keys = [k for k in series.ordered(table) if k.partition("/")[0] == source]
     keys = [k for k in keys if "/" in k]
     return (keys[0], keys[1]) if len(keys) >= 2 else None
+
+
+# --------------------------------------------------------------------------- event study
+
+
+EVENT_COLUMNS = ["series", "kind", "months_since_start", "mean", "zones"]
+
+
+def event_study_data(table: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
+    """What :func:`event_study_figure` draws: per series, area kind (``zone``, or
+    ``first ring``: each zone's nearest ring) and months since the zone's start (within
+    ``window`` months of it, if given), the mean over zones of their mean radiance, and
+    how many zones that mean rests on (``zones``: those observed that month, a zone's
+    ring counted for its zone). Rows with no start date or nothing observed are left
+    out."""
+    t = table
+    if "months_since_start" not in t or t.empty:
+        return pd.DataFrame(columns=EVENT_COLUMNS)
+    keep = t["months_since_start"].notna() & t["mean"].notna()
+    if window is not None:
+        keep &= t["months_since_start"].abs() <= window
+    t = _with_series(t[keep])
+    kind = t["zone_kind"].astype(str)
+    first = t[kind == "ring"].groupby("parent_id")["ring_inner_km"].transform("min")
+    nearest = t.loc[first.index, "ring_inner_km"] == first
+    t = pd.concat(
+        [
+            t[kind == "zone"].assign(kind="zone"),
+            t.loc[nearest[nearest].index].assign(kind="first ring"),
+        ]
+    )
+    if t.empty:
+        return pd.DataFrame(columns=EVENT_COLUMNS)
+    t = t.assign(months_since_start=t["months_since_start"].astype(int))
+    out = (
+        t.groupby(["series", "kind", "months_since_start"], sort=True)
+        .agg(mean=("mean", "mean"), zones=("parent_id", "nunique"))
+        .reset_index()
+    )
+    return out[EVENT_COLUMNS]
+
+
+def event_study_figure(table: pd.DataFrame, dest: str | Path, window: int = 36) -> Path:
+    """Mean radiance by months since each zone's start (``window`` months either side),
+    the zones against their first ring, per series (a source, or a satellite of it),
+    with the number of zones behind each point below; a placeholder figure says why
+    when nothing can be drawn."""
+    data = event_study_data(table, window)
+    title = "Event study: mean radiance by months since each zone's start"
+    if data.empty:
+        return _placeholder(
+            title,
+            f"No zone-month within {window} months of its zone's start (zones.start_field) "
+            "has an observed mean (report.event_window_months).",
+            dest,
+        )
+    keys = [k for k in series.ordered(table) if k in set(data["series"])]
+    fig = Figure(figsize=(7.5, 5.6))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+    width = 0.8 / max(1, len(keys))
+    # a series' colour and line style; zones filled circles, their first rings hollow
+    # squares on a fainter line
+    kinds = {
+        "zone": {"marker": "o", "alpha": 0.95},
+        "first ring": {"marker": "s", "mfc": "none", "alpha": 0.6},
+    }
+    for i, key in enumerate(keys):
+        st = _style(key, keys)
+        for kind, look in kinds.items():
+            d = data[(data["series"] == key) & (data["kind"] == kind)]
+            if d.empty:
+                continue
+            # every month from the first to the last: a month with no zone is a gap
+            k = d["months_since_start"].astype(int)
+            span = np.arange(k.min(), k.max() + 1)
+            y = d.set_index(k)["mean"].reindex(span).to_numpy(float)
+            top.plot(span, y, color=st["color"], ls=st["ls"], ms=3.5, lw=1.3, **look)
+        z = data[(data["series"] == key) & (data["kind"] == "zone")]
+        offset = (i - (len(keys) - 1) / 2) * width
+        _bars(bottom, z["months_since_start"].to_numpy(float) + offset,
+              z["zones"].to_numpy(float), width, st["color"])  # fmt: skip
+    handles = [Line2D([], [], lw=1.3, **_style(k, keys)) for k in keys]
+    handles += [
+        Line2D([], [], color="#555", ls="none", ms=4, label="zones", **kinds["zone"]),
+        Line2D(
+            [], [], color="#555", ls="none", ms=4, label="their first rings", **kinds["first ring"]
+        ),  # fmt: skip
+    ]
+    xs = data["months_since_start"].to_numpy(float)
+    bottom.set_xlim(xs.min() - 1, xs.max() + 1)
+    bottom.set_ylim(0, max(1.0, float(data["zones"].max())) * 1.15)
+    for ax in (top, bottom):
+        ax.axvline(0, color="#555", lw=0.8, ls="--")
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    top.set_ylabel(f"mean radiance over zones\n({UNITS})", fontsize=8)
+    bottom.set_ylabel("zones behind\neach point", fontsize=8)
+    bottom.set_xlabel("months since the zone's start (0: its start month)", fontsize=8)
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.95),
+               ncol=math.ceil(len(handles) / 2), fontsize=7, frameon=False)  # fmt: skip
+    _title(fig, title)
+    fig.subplots_adjust(top=0.84, bottom=0.1, left=0.13, right=0.97, hspace=0.08)
+    return _save(fig, dest)

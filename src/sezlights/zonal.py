@@ -255,14 +255,15 @@ def reduce(
         ["outside_coverage", "no_cloud_free", "partly_observed"],
         "ok",
     )
+    facts = table.zone_facts(zones)  # the zone's columns, each row's from the zone table
     df = pd.DataFrame(
         {
-            "zone_id": zones["zone_id"].astype(str).to_numpy(),
+            "zone_id": facts["zone_id"].to_numpy(),
             "month": month,
             "source": source,
             "satellite": satellite,
             "product": product,
-            "area_km2": zones["area_km2"].to_numpy(dtype=np.float64),
+            **{c: facts[c].to_numpy() for c in table.ZONE_COLUMNS[1:]},
             "pixels": pixels,
             "pixels_observed": w_obs,
             "observed_share": np.where(pixels > 0, share, np.nan),
@@ -280,7 +281,7 @@ def reduce(
     df["cf_cvg_mean"] = np.where(none_covered, np.nan, cvg_mean)
     df["cf_cvg_min"] = np.where(none_covered, np.nan, cmin)
     df["quality"] = quality
-    return df[table.STATS_COLUMNS].sort_values(["zone_id"], kind="stable").reset_index(drop=True)
+    return table.sort(df[table.STATS_COLUMNS])
 
 
 def _per_zone(ufunc, z: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:

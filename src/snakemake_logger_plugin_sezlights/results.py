@@ -91,7 +91,7 @@ def result_lines(
     command = f"{report_command} {report}".strip()
     lines = []
     table = run.get("table", "")
-    others = [run[k] for k in ("parquet", "wide") if run.get(k)]
+    others = [run[k] for k in ("parquet", "wide", "readme") if run.get(k)]
     if prefix:
         lines.append(f"table: {prefix}{table}")
         if others:

@@ -23,7 +23,9 @@ from sezlights import labels as figure_names
 from sezlights import memory
 from sezlights import sources as data_sources
 from sezlights import zones as zone_files
-from sezlights.errors import UserError
+from sezlights import areas as zone_areas
+from sezlights import attributes as zone_attributes
+from sezlights.errors import ConfigError, UserError
 from sezlights.manifest import STALE as STALE_LISTING
 from sezlights.manifest import Manifest
 from sezlights.redact import redact
@@ -45,6 +47,32 @@ def config_error(exc):
     return WorkflowError(f"config error: {exc}")
 
 
+# ---------------------------------------------------------------- zones: points, rings, timing
+
+
+def check_zone_settings(zones):
+    """The zones' settings that need no file read: rings in increasing distances, kept
+    fields that do not take a column name of the table, longitude and latitude columns
+    given together and with a radius."""
+    zone_areas.check_rings(zones["rings_km"])
+    zone_attributes.check_fields(zones["keep_fields"], zones["start_field"])
+    if bool(zones["lon_field"]) != bool(zones["lat_field"]):
+        raise ConfigError(
+            "zones.lon_field and zones.lat_field go together: set both (the longitude "
+            "and latitude columns of a zones table of points), or neither."
+        )
+    if zones["lon_field"] and not zones["point_radius_km"]:
+        raise ConfigError(
+            "zones.lon_field and zones.lat_field give the zones as points: set "
+            "zones.point_radius_km to the radius in km of the disc to count around each."
+        )
+
+
+def event_study_wanted():
+    """The event-study figure is drawn when the zones have start dates."""
+    return bool(config["zones"]["start_field"])
+
+
 for _note in settings.upgrade(config):
     logger.warning(_note)
 validate(config, schema="../schemas/config.schema.yaml")
@@ -55,6 +83,7 @@ try:
     END_LATEST = str(config["months"]["end"]) == "latest"
     # a fixed range is checked now; `latest` is decided by a job (find_latest_month)
     FIXED_MONTHS = None if END_LATEST else settings.months(config)
+    check_zone_settings(config["zones"])
 except UserError as exc:
     raise config_error(exc) from None
 
@@ -280,6 +309,9 @@ def run_targets(wildcards):
     return [
         *stats_tables(),
         "results/zonal_stats.csv",
+        "results/zonal_stats.parquet",
+        "results/zonal_stats_wide.csv",
+        "results/README.txt",
         "results/run.json",
         *report_outputs(),
         *kept_mosaics(),
@@ -354,6 +386,8 @@ def report_outputs(wildcards=None):
     ]
     if len(SOURCES) > 1:
         out.append("results/report/sources_scatter.png")
+    if event_study_wanted():
+        out.append("results/report/event_study.png")
     if "blackmarble" in SOURCES and len(SOURCE["blackmarble"].products) > 1:
         out += [
             "results/report/satellites.png",
