@@ -48,8 +48,11 @@ from .http import USER_AGENT, Budget, describe_error, describe_status
 log = logging.getLogger(__name__)
 
 HEADER_BYTES = 1 << 16  # what GDAL reads in its first request (a COG's header and offsets)
-BLOCK = 1 << 16  # RangeFile: small reads are fetched in aligned blocks of this size
-CACHE_BLOCKS = 256  # ... and up to this many are kept (16 MiB)
+# RangeFile: small reads are fetched in aligned blocks of this size (GDAL's /vsicurl/
+# chunk size: opening a 46 MB Black Marble file and reading 10 x 20 pixels of three
+# datasets fetched 0.5 MB with 16 KiB blocks, 1.1 MB with 64 KiB, in 12-14 requests)
+BLOCK = 1 << 14
+CACHE_BLOCKS = 1024  # ... and up to this many are kept (16 MiB)
 
 
 class NoRangeSupport(Exception):
@@ -430,8 +433,13 @@ class RangeFile(io.RawIOBase):
         self._size = size
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.Lock()
-        if self._size is None:
-            self._fetch(0, 1)  # the size, from Content-Range
+        if self._size is None:  # the first block, and the size from its Content-Range
+            self._cache[0] = self._fetch(0, BLOCK, exact=False)
+
+    @property
+    def size(self) -> int | None:
+        """The file's size, as the server's Content-Range gives it."""
+        return self._size
 
     # ---------------------------------------------------------------- file API
 
@@ -482,7 +490,7 @@ class RangeFile(io.RawIOBase):
                 self._cache.popitem(last=False)
         return data
 
-    def _fetch(self, pos: int, n: int) -> bytes:
+    def _fetch(self, pos: int, n: int, exact: bool = True) -> bytes:
         """Bytes ``pos .. pos + n`` from the server, tried again within the budget.
 
         As for a whole download (:func:`sezlights.download.download`): an expired signed
@@ -524,8 +532,9 @@ class RangeFile(io.RawIOBase):
                     data = r.content
                 self.requests += 1
                 self.fetched += len(data)
-                if len(data) != n:
-                    raise TryFailed(f"body cut at {len(data)} of {n} bytes")
+                want = n if exact else min(n, (self._size or n) - pos)
+                if len(data) != want:
+                    raise TryFailed(f"body cut at {len(data)} of {want} bytes")
                 return data
             except (TryFailed, requests.RequestException) as exc:
                 what = str(exc) if isinstance(exc, TryFailed) else describe_error(exc)

@@ -230,8 +230,9 @@ def _per_source(
 
 
 def _products_by_month(manifests: list[Manifest]) -> pd.DataFrame:
-    """Per source and month: the products and satellites read, the files each way, and
-    what the listing said (a product with no file that month, a fallback)."""
+    """Per source and month: the products and satellites read, the files each way, the
+    bytes each way (fetched, as whole files, by window: the listing's counts), and what
+    the listing said (a product with no file that month, a fallback)."""
     rows = []
     for m in sorted(manifests, key=lambda m: (series.source_order(m.source), m.month)):
         products = _join(
@@ -246,6 +247,12 @@ def _products_by_month(manifests: list[Manifest]) -> pd.DataFrame:
                 "processing line": lines,
                 "files downloaded": sum(g.read == "download" for g in m.granules),
                 "files read by window": sum(g.read == "window" for g in m.granules),
+                # bytes each way, as the listing counted them (MB; empty: not counted)
+                "MB fetched": _mb(
+                    g.bytes_window if g.read == "window" else g.bytes_download for g in m.granules
+                ),
+                "MB as whole files": _mb(g.bytes_download for g in m.granules),
+                "MB by window": _mb(g.bytes_window for g in m.granules),
                 "tiles absent": _join(f"{a['tile']} ({a['product']})" for a in m.absent),
                 "notes": "; ".join(m.notes),
             }
@@ -254,6 +261,14 @@ def _products_by_month(manifests: list[Manifest]) -> pd.DataFrame:
     if len(df) and not df["processing line"].astype(bool).any():
         df = df.drop(columns="processing line")
     return df
+
+
+def _mb(values) -> str:
+    """Megabytes of a sum, or "" if some value is not known (or there is none)."""
+    values = list(values)
+    if not values or any(v is None for v in values):
+        return ""
+    return f"{sum(values) / 1e6:.1f}"
 
 
 def _stamps_by_month(files: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

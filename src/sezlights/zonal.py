@@ -83,8 +83,15 @@ def gather(
                     _fill_rows(out[band.kind], band, pix, sel, rows, cols, lengths)
 
     if threads > 1 and len(granules) > 1:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
+        pool = ThreadPoolExecutor(max_workers=threads)
+        interrupted = False
+        try:
             list(pool.map(read, granules))  # list(): re-raise the first error
+        except KeyboardInterrupt:  # Ctrl-C: no wait for the files being read
+            interrupted = True
+            raise
+        finally:
+            pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
     else:
         for g in granules:
             read(g)
@@ -151,13 +158,15 @@ def _fill_blocks(dest, band, pix, sel, rows, cols, lengths) -> None:
 
 def needed_blocks(index: dict | None, placed: Window, block_shape) -> np.ndarray:
     """The (row, col) internal blocks of a file placed at ``placed`` on the lattice
-    holding some indexed pixel (what a window read fetches)."""
+    holding some indexed pixel inside it (what a window read fetches)."""
     if index is None or index["length"].size == 0:
         return np.zeros((0, 2), np.int64)
     bh, bw = block_shape
     rows = index["row"].astype(np.int64) - int(placed.row_off)
     c0 = index["col"].astype(np.int64) - int(placed.col_off)
     c1 = c0 + index["length"].astype(np.int64) - 1
+    inside = (rows >= 0) & (rows < int(placed.height)) & (c0 >= 0) & (c1 < int(placed.width))
+    rows, c0, c1 = rows[inside], c0[inside], c1[inside]
     # every block a run touches: from the block of its first pixel to that of its last
     b0, b1 = c0 // bw, c1 // bw
     n = (b1 - b0 + 1).astype(np.int64)
@@ -246,14 +255,15 @@ def reduce(
         ["outside_coverage", "no_cloud_free", "partly_observed"],
         "ok",
     )
+    facts = table.zone_facts(zones)  # the zone's columns, each row's from the zone table
     df = pd.DataFrame(
         {
-            "zone_id": zones["zone_id"].astype(str).to_numpy(),
+            "zone_id": facts["zone_id"].to_numpy(),
             "month": month,
             "source": source,
             "satellite": satellite,
             "product": product,
-            "area_km2": zones["area_km2"].to_numpy(dtype=np.float64),
+            **{c: facts[c].to_numpy() for c in table.ZONE_COLUMNS[1:]},
             "pixels": pixels,
             "pixels_observed": w_obs,
             "observed_share": np.where(pixels > 0, share, np.nan),
@@ -271,7 +281,7 @@ def reduce(
     df["cf_cvg_mean"] = np.where(none_covered, np.nan, cvg_mean)
     df["cf_cvg_min"] = np.where(none_covered, np.nan, cmin)
     df["quality"] = quality
-    return df[table.STATS_COLUMNS].sort_values(["zone_id"], kind="stable").reset_index(drop=True)
+    return table.sort(df[table.STATS_COLUMNS])
 
 
 def _per_zone(ufunc, z: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 :class:`StandinServer` serves a directory tree over HTTP/1.1 (keep-alive) with
 ``Content-Length``, ``Accept-Ranges`` and single-range ``Range`` requests (206 with
-``Content-Range``; 416 past the end), the way Apache answers them. Used as it is, it is
+``Content-Range``; 416 past the end), the way Apache answers them (``.ranges = False``:
+a server that ignores ``Range`` and always sends the whole file). Used as it is, it is
 a plain file server without any login (handy as the "other host" of a redirect test);
 :mod:`.eog` and :mod:`.laads` put the real services' logins and listings in front.
 

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -97,6 +98,7 @@ FILE_RE = re.compile(
     r"\.(?P<version>\d{3})\.(?P<stamp>\d{13})\.h5$"
 )
 ROW_BLOCK = 256  # rows read at once from an HDF5 dataset that is not chunked
+REQUEST_BYTES = 2048  # the cost of one more HTTP request, in bytes, when comparing ways
 CMR_PAGE = 2000  # CMR's largest page
 APPROVE_URL = "https://urs.earthdata.nasa.gov/approve_app?client_id=A6th7HB-3EBoO7iOCiCLlA"
 
@@ -203,6 +205,7 @@ class BlackMarble(Source):
     colour = "#d35400"
     order = 1
     download_resource = "laads_downloads"
+    needs_login = True
     signature = HDF5_SIGNATURE
 
     def __init__(self, settings, shared=None):
@@ -217,6 +220,7 @@ class BlackMarble(Source):
         self.quality = tuple(settings.get("quality", [0]))
         self.pixel = settings.get("pixel_arcsec", 15) / 3600.0
         self.absent_tiles = settings.get("absent_tiles", "unobserved")
+        self.read = settings.get("read", "auto")
         # an accepted gap-filled pixel reports at least this count (see the module doc)
         self.min_cloud_free = self.shared.min_cloud_free
         if self.collection == "5000" and "VJ146A3" in self.products:
@@ -291,12 +295,14 @@ class BlackMarble(Source):
         )
         return make_session(s)
 
-    def check_login(self, env=None) -> None:
+    def check_login(self, env=None, month: str | None = None) -> None:
         """The token is there and not expired; on the Earthdata Cloud, the cloud host
         hands out a signed address for one granule with it (asked once, nothing fetched),
-        so a refused token or an application not approved stops the run before any job."""
+        so a refused token or an application not approved stops the run before any job.
+        On ladsweb, see :meth:`_check_ladsweb`."""
         session = self.session(env)
         if self.endpoint != "cloud":
+            self._check_ladsweb(session, month)
             return
         url = None
         for product in reversed(self.products):  # the newest product first
@@ -318,6 +324,36 @@ class BlackMarble(Source):
             raise UserError(
                 f"could not check EARTHDATA_TOKEN at {url.split('?')[0]} ({exc}); try again later."
             ) from None
+
+    def _check_ladsweb(self, session, month: str | None) -> None:
+        """On ladsweb, the token is tried as the run's first listing and download would
+        try it: ``month``'s listing (with the token, as the listing job sends it), then the
+        first 8 bytes of one of its files (a ``Range`` request, which LAADS answers, §2.3).
+        LAADS answers a refused token on a file with its Earthdata Login page (§2.2);
+        what it answers on a listing is not known (§1.3), so a refused listing and a
+        refused file both stop the run here, with the listing job's message. Nothing is
+        checked when the month lists no file (its listing job says why)."""
+        if not month:
+            return
+        for s in reversed(self.series_in(month)):  # the newest product first
+            found, _ = self._ladsweb_files(session, s.product, month)
+            if found:
+                url = next(iter(found.values()))[1]
+                break
+        else:
+            return
+        try:
+            r = session.get(
+                url, headers={"Range": "bytes=0-7"}, stream=True, timeout=self.shared.timeout
+            )
+        except requests.RequestException as exc:
+            raise UserError(
+                f"could not check EARTHDATA_TOKEN at {url} ({describe_error(exc)}); check "
+                "blackmarble.ladsweb_url and the network."
+            ) from None
+        with r:
+            if r.status_code in (401, 403) or self.is_login_page(r):
+                session.renew()  # a token given directly: raises its refused message
 
     def is_login_page(self, response: requests.Response) -> bool:
         """A redirect to Earthdata Login (on any hop), or its page itself."""
@@ -477,7 +513,10 @@ class BlackMarble(Source):
         self, session, month: str, needed: list[str], epoch: str = "", index=None
     ) -> Manifest:
         series = self.series_in(month)
-        granules, absent, urls, unpublished = [], [], [], []
+        granules, absent, urls, unpublished, notes = [], [], [], [], []
+        why_not = self.may_read_by_window()
+        if why_not and self.read != "download":
+            notes.append(f"files read whole: {why_not}")
         for s in series:
             if self.endpoint == "cloud":
                 found, url = self._cmr_files(session, s.product, month)
@@ -495,16 +534,23 @@ class BlackMarble(Source):
                     continue
                 name, link, size, stamp = found[t]
                 part = Part("file", name, link, size=size, stamp=stamp)
-                granules.append(
-                    Granule(t, s.product, s.satellite, "download", (part,), bytes_download=size)
+                read, window_bytes, why, exact = self._choose(session, part, t, index)
+                if why:
+                    notes.append(f"{name}: {why}")
+                if exact is not None:  # the server's own size (CMR gives rounded MB)
+                    part = Part("file", name, link, size=exact, stamp=stamp)
+                granule = Granule(t, s.product, s.satellite, read, (part,))
+                granule = dataclasses.replace(
+                    granule, bytes_download=part.size, bytes_window=window_bytes
                 )
+                granules.append(granule)
         if unpublished and len(unpublished) == len(series):
             where = f"in CMR ({urls[0]})" if self.endpoint == "cloud" else f"at {', '.join(urls)}"
             raise MissingFileError(
                 f"{month}: {' and '.join(unpublished)} (collection {self.collection}) is not "
                 f"published {where}; end the month range earlier or try again later."
             )
-        notes = [f"{p} lists no file for {month}: its rows are left out" for p in unpublished]
+        notes += [f"{p} lists no file for {month}: its rows are left out" for p in unpublished]
         if absent and self.absent_tiles == "error":
             where = "in CMR" if self.endpoint == "cloud" else "in the month's listing"
             missing = ", ".join(sorted({f"{a['tile']} ({a['product']})" for a in absent}))
@@ -629,17 +675,93 @@ class BlackMarble(Source):
                 "delete it and run again to download it anew (report it to LAADS if it persists)."
             )
 
+    def _range_file(self, session, part: Part):
+        """The remote file as a file object whose reads are ranged GETs (its own budget,
+        through the file's signed address on the cloud endpoint)."""
+        from ..http import child_session
+        from ..remote import RangeFile
+
+        budget = self.shared.budget()
+        target = self.target(child_session(session, budget), part)
+        return RangeFile(target, part.name, budget, self.shared.timeout)
+
+    def _choose(self, session, part: Part, tile: str, index) -> tuple:
+        """How to read one file (``blackmarble.read``): by range when its own layout makes
+        that cheaper (chunks, or a contiguous dataset, read only where the zones are),
+        else whole. Real files' chunking is not known (docs/evidence/blackmarble.md): each
+        file's metadata decides, read with a few range requests. Returns the way, the
+        estimated bytes by range, why a file is read whole (or ""), and the file's size as
+        the server says (None: not asked)."""
+        if self.read == "download" or index is None or self.may_read_by_window():
+            # (list_month says once why a source that may not be read by window is not)
+            allowed = not self.may_read_by_window()
+            return ("window" if self.read == "window" and allowed else "download"), None, "", None
+        from ..remote import NoRangeSupport, opened_hdf5
+
+        try:
+            rf = self._range_file(session, part)
+            with opened_hdf5(rf) as h5:
+                data = self._range_bytes(h5, tile, index)
+                estimate = rf.fetched + data + REQUEST_BYTES * rf.requests
+        except NoRangeSupport:
+            why = "the server does not answer ranged requests: read whole"
+            return "download", None, why, None
+        whole = rf.size or 0
+        if self.read == "window" or not whole or estimate < whole:
+            return "window", estimate, "", rf.size
+        why = (
+            f"its layout makes a read by range no cheaper ({estimate / 1e6:.1f} of "
+            f"{whole / 1e6:.1f} MB): read whole"
+        )
+        return "download", estimate, why, rf.size
+
+    def _range_bytes(self, h5, tile: str, index) -> int:
+        """The bytes a read of the zones' pixels fetches from the tile's three datasets:
+        the stored size of every chunk holding one (chunked datasets), or the needed rows
+        (contiguous ones)."""
+        from ..zonal import needed_blocks
+
+        window = self.tiles.window(tile)
+        group = h5[GROUP]
+        total = 0
+        for name in (self.variable, f"{self.variable}_Num", f"{self.variable}_Quality"):
+            ds = group[name]
+            block = ds.chunks or (1, ds.shape[1])
+            blocks = needed_blocks(index, window, block)
+            if ds.chunks is None:
+                total += len(np.unique(blocks[:, 0])) * ds.shape[1] * ds.dtype.itemsize
+            else:
+                for r, c in blocks:
+                    info = ds.id.get_chunk_info_by_coord((int(r * block[0]), int(c * block[1])))
+                    total += int(info.size or 0)
+        return total
+
     @contextlib.contextmanager
     def open(self, granule, files, session=None, kinds=KINDS, scratch=None):
         import h5py
 
-        path = Path(files) / granule.part("file").name
+        part = granule.part("file")
+        if granule.read == "window":
+            from ..errors import ChangedFileError
+            from ..remote import opened_hdf5
+
+            rf = self._range_file(session, part)
+            if part.size is not None and rf.size != part.size:
+                raise ChangedFileError(
+                    f"{part.name} changed on the server after its month was listed ({rf.size} "
+                    f"bytes, not {part.size})"
+                )
+            with opened_hdf5(rf) as h5:
+                yield self.bands(h5, part.name, kinds, random_access=True)
+            return
+        path = Path(files) / part.name
         with h5py.File(path, "r") as h5:
             yield self.bands(h5, path.name, kinds)
 
-    def bands(self, h5, name: str, kinds=KINDS) -> list[Band]:
+    def bands(self, h5, name: str, kinds=KINDS, random_access: bool = False) -> list[Band]:
         """Radiance (NaN where fill or a rejected quality class) and observation count,
-        read by chunk-aligned row blocks."""
+        read by chunk-aligned row blocks (a downloaded file) or, ``random_access``, by
+        window (only the chunks, or rows, holding zone pixels: a file read by range)."""
         window = self.tiles.window(self.tile_of(name))
         group = h5[GROUP]
         rad = group[self.variable]
@@ -653,13 +775,19 @@ class BlackMarble(Source):
         qual = group[f"{self.variable}_Quality"]
         out = []
         for kind in kinds:
-            if kind == "radiance":
-                out.append(Band(kind, window, rows=self._radiance_rows(rad, qual)))
-            elif kind == "coverage":
-                out.append(Band(kind, window, rows=self._count_rows(num, qual)))
+            values = self._radiance(rad) if kind == "radiance" else self._counts()
+            ds = rad if kind == "radiance" else num
+            if random_access:
+                # a contiguous dataset is read by rows (the file object caches blocks)
+                block = ds.chunks or (1, ds.shape[1])
+                read = _window_reader(ds, qual, values)
+                out.append(Band(kind, window, block_shape=block, read=read))
+            else:
+                out.append(Band(kind, window, rows=_row_reader(ds, qual, values)))
         return out
 
-    def _radiance_rows(self, rad, qual):
+    def _radiance(self, rad):
+        """``values(raw, quality)``: radiance, NaN where fill or a rejected quality class."""
         fill = _attr(rad, "_FillValue", FILL.get(rad.dtype.name))
         scale = _attr(rad, "scale_factor", None)
         if scale is None:  # Collection 1 stored tenths of nW/cm2/sr as uint16
@@ -668,39 +796,56 @@ class BlackMarble(Source):
         accepted = np.array(self.quality, dtype=np.int64)
         fill_value = np.asarray(fill, dtype=rad.dtype) if fill is not None else None
 
-        def rows(wanted):
-            wanted = np.asarray(wanted)
-            for r0, r1 in _blocks(wanted, rad):
-                raw = rad[r0:r1, :]
-                q = qual[r0:r1, :].astype(np.int64)
-                values = raw.astype(np.float32) * np.float32(scale) + np.float32(offset)
-                bad = ~np.isin(q, accepted) | (q == QUALITY_FILL)
-                if fill_value is not None:
-                    bad |= raw == fill_value
-                values[bad] = np.nan
-                for r in wanted[(wanted >= r0) & (wanted < r1)]:
-                    yield int(r), values[int(r) - r0]
+        def values(raw, q):
+            q = q.astype(np.int64)
+            out = raw.astype(np.float32) * np.float32(scale) + np.float32(offset)
+            bad = ~np.isin(q, accepted) | (q == QUALITY_FILL)
+            if fill_value is not None:
+                bad |= raw == fill_value
+            out[bad] = np.nan
+            return out
 
-        return rows
+        return values
 
-    def _count_rows(self, num, qual):
-        """Observations per pixel (0 where fill); an accepted gap-filled pixel reports
-        at least ``min_cloud_free`` (see the module doc)."""
+    def _counts(self):
+        """``values(num, quality)``: observations per pixel (0 where fill); an accepted
+        gap-filled pixel reports at least ``min_cloud_free`` (see the module doc)."""
         gap_accepted = GAP_FILLED in self.quality
         floor = np.float32(self.min_cloud_free)
 
-        def rows(wanted):
-            wanted = np.asarray(wanted)
-            for r0, r1 in _blocks(wanted, num):
-                block = num[r0:r1, :].astype(np.float32)
-                block[block >= NUM_FILL] = 0.0
-                if gap_accepted:
-                    gap = qual[r0:r1, :] == GAP_FILLED
-                    block[gap] = np.maximum(block[gap], floor)
-                for r in wanted[(wanted >= r0) & (wanted < r1)]:
-                    yield int(r), block[int(r) - r0]
+        def values(num, q):
+            out = num.astype(np.float32)
+            out[out >= NUM_FILL] = 0.0
+            if gap_accepted:
+                gap = q == GAP_FILLED
+                out[gap] = np.maximum(out[gap], floor)
+            return out
 
-        return rows
+        return values
+
+
+def _row_reader(ds, qual, values):
+    """``rows(wanted)`` of a band: whole chunks of rows, each decompressed once."""
+
+    def rows(wanted):
+        wanted = np.asarray(wanted)
+        for r0, r1 in _blocks(wanted, ds):
+            block = values(ds[r0:r1, :], qual[r0:r1, :])
+            for r in wanted[(wanted >= r0) & (wanted < r1)]:
+                yield int(r), block[int(r) - r0]
+
+    return rows
+
+
+def _window_reader(ds, qual, values):
+    """``read(window)`` of a band: the window's pixels only."""
+
+    def read(w):
+        r0, c0 = int(w.row_off), int(w.col_off)
+        sl = (slice(r0, r0 + int(w.height)), slice(c0, c0 + int(w.width)))
+        return values(ds[sl], qual[sl])
+
+    return read
 
 
 def _blocks(wanted: np.ndarray, ds) -> list[tuple[int, int]]:
