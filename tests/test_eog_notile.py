@@ -220,6 +220,22 @@ def test_tiles_layout_never_asks_for_the_untiled_tree(server):
     assert not [p for _, p, _ in server.requests if "monthly_notile" in p]
 
 
+@pytest.mark.parametrize("window_reads", ["none", "anonymous"])
+def test_where_jobs_may_not_read_eog_by_window_the_month_reads_the_tiles(server, window_reads):
+    """download.local: true (no internet in jobs), or an executor without a shared file
+    system (no credential may go there; EOG needs a login): the tiled archives, one note
+    saying why, and nothing of the untiled tree asked for."""
+    src = source(server, layout="notile")
+    src.window_reads = window_reads
+    idx, needed = demo_index(src)
+    man = src.list_month(src.session(eog_env()), "2019-01", needed, index=idx)
+    assert {g.read for g in man.granules} == {"download"} and len(man.granules) == 4
+    (note,) = man.notes
+    assert note.startswith("the untiled files are not read by window: the j")
+    assert note.endswith("reading the tiled archives")
+    assert not [p for _, p, _ in server.requests if "monthly_notile" in p]
+
+
 def test_notile_layout_reads_whole_untiled_files_when_the_zones_need_most_of_them(server):
     """Zones over the whole globe need every block: by window costs more than the
     files, so ``notile`` downloads them whole (they are many blocks, so readable once

@@ -577,7 +577,8 @@ class EOG(Source):
     def _listed_month(self, session, month: str, needed: list[str], epoch: str) -> Manifest:
         """A month as listed, nothing measured (the newest-month search): the tiled
         archives, else (``notile``: first) untiled plain GeoTIFFs."""
-        order = ("untiled", "tiles") if self.layout == "notile" else ("tiles", "untiled")
+        notile_first = self.layout == "notile" and not self.may_read_by_window()
+        order = ("untiled", "tiles") if notile_first else ("tiles", "untiled")
         error = None
         for way in order:
             if way == "tiles":
@@ -633,8 +634,17 @@ class EOG(Source):
         The untiled files cannot be read by window when the month lists none, lists them
         only gzipped (``.tif.gz``), the server does not answer ranged requests, or a file
         is stored as one block: the month then reads the tiled archives, and a note says
-        why (once per month, in the manifest).
+        why (once per month, in the manifest). Nor are they when the jobs may not read
+        EOG by window (:meth:`may_read_by_window`: ``download.local``, or executors where
+        no credential may go): then nothing of the untiled tree is asked for.
         """
+        why_not = self.may_read_by_window()
+        if why_not:
+            tiles = self._tiled_month(session, month, needed, epoch)
+            tiles.notes.append(
+                f"the untiled files are not read by window: {why_not}; reading the tiled archives"
+            )
+            return tiles
         untiled, tried = self._untiled(session, month)
         measured, why = None, None
         if untiled is None:
