@@ -466,6 +466,7 @@ def test_untiled_months_give_the_tiled_archives_table(server, tmp_path):
             assert files_containing(work, *secrets) == []
             assert not [x for x in secrets if x in out[layout]]
     pd.testing.assert_frame_equal(tables["auto"], tables["tiles"])
+    print("bytes the stand-in sent (untiled .tif, tiled .tgz):", sent)  # pytest -s
     for month in ("2019-01", "2019-02"):  # by window: no archive, a sliver of the files
         window, archives = sent["auto"][month]
         assert archives == 0
