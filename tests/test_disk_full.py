@@ -139,7 +139,7 @@ def test_a_download_job_ends_with_one_line(site, dev_full, tmp_path, step_loggin
     part = dest.with_name(dest.name + ".part")
     part.symlink_to(dev_full)
     log = tmp_path / "logs" / f"{site.file}.log"
-    snake = SimpleNamespace(log=[str(log)], rule="download_file")
+    snake = SimpleNamespace(log=[str(log)], rule="download_month_files")
 
     def step():
         from sezlights.download import Progress

@@ -7,7 +7,7 @@ file, urllib3's retries on 5xx and connection errors included, draws on one
 :class:`~sezlights.http.Budget` (``download.retry_budget`` seconds, ``download.attempts``
 tries); a try that would start after the deadline is not made, so nothing sleeps after
 the last one; the message counts what the server answered and mentions a partial
-file only when there is one. The ``download_file`` rule has ``retries: 0``: the
+file only when there is one. The ``download_month_files`` rule has ``retries: 0``: the
 profile's ``retries: 1`` does not multiply the budget.
 
 Times are taken by the stand-in itself (when it received each request) and compared
