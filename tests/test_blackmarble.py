@@ -252,7 +252,14 @@ def test_laads_downloads_have_their_own_limit(eog_server, laads_tree, tmp_path, 
     downloads, LAADS never sees more than limit x parallel at once."""
     with CountingLAADS(laads_tree, token=EARTHDATA_TOKEN) as laads:
         work = workflow_dir(
-            tmp_path, eog_server, laads, sources=["blackmarble"], download={"parallel": 1}
+            tmp_path,
+            eog_server,
+            laads,
+            sources=["blackmarble"],
+            download={"parallel": 1},
+            # whole files: the download jobs' slots are the subject (a month read by
+            # window holds the slot in its statistics job instead)
+            blackmarble={"read": "download"},
         )
         set_months(work, "2019-01", "2019-02")
         snakemake(

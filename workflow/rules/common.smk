@@ -151,7 +151,11 @@ def zones_fingerprint(wildcards):
     """The zones' content identity (every file of the dataset), a params value of
     prepare_zones: when it changes, the zones are prepared again, whatever the files'
     timestamps say (an edited .dbf, an older copy put back with cp -p). Read only when
-    prepare_zones is planned (in the main process: the zones file is the user's)."""
+    prepare_zones is planned (in the main process: the zones file is the user's). A job
+    run elsewhere (AWS Batch) plans prepare_zones too, as its outputs' maker, without
+    the user's file: there it is never run, so its identity is not needed."""
+    if not workflow.is_main_process and not os.path.exists(ZONES_PATH):
+        return "the zones file is read by the main process"
     try:
         return zone_files.fingerprint(ZONES_PATH)
     except UserError as exc:
@@ -325,6 +329,20 @@ def download_slots():
     return {
         name: lambda wildcards, name=name: int(
             SOURCE[wildcards.source].download_resource == name
+        )
+        for name in names
+    }
+
+
+def window_slots():
+    """The same resources for a statistics job that reads its month from the server by
+    window: it takes one of its source's slots then, so a profile's cap counts every job
+    transferring from that server (a listing's few metadata reads aside)."""
+    names = sorted({src.download_resource for src in SOURCE.values()})
+    return {
+        name: lambda wildcards, name=name: int(
+            SOURCE[wildcards.source].download_resource == name
+            and month_reads_remote(wildcards)
         )
         for name in names
     }
