@@ -257,8 +257,8 @@ def test_laads_downloads_have_their_own_limit(eog_server, laads_tree, tmp_path, 
             laads,
             sources=["blackmarble"],
             download={"parallel": 1},
-            # whole files: the download jobs' slots are the subject (a month read by
-            # window holds the slot in its statistics job instead)
+            # whole files: the download jobs' slots are the subject (reads by window
+            # happen in the statistics jobs, which take no slot)
             blackmarble={"read": "download"},
         )
         set_months(work, "2019-01", "2019-02")

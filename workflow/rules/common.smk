@@ -334,20 +334,6 @@ def download_slots():
     }
 
 
-def window_slots():
-    """The same resources for a statistics job that reads its month from the server by
-    window: it takes one of its source's slots then, so a profile's cap counts every job
-    transferring from that server (a listing's few metadata reads aside)."""
-    names = sorted({src.download_resource for src in SOURCE.values()})
-    return {
-        name: lambda wildcards, name=name: int(
-            SOURCE[wildcards.source].download_resource == name
-            and month_reads_remote(wildcards)
-        )
-        for name in names
-    }
-
-
 def maybe_temp(path, keep):
     return path if keep else temp(path)
 

@@ -19,8 +19,6 @@ rule compute_zone_stats:
     # with another's reading (1.1-1.6x, bench/results-hdf5.json)
     threads: 2
     resources:
-        # a month read by window holds one of its server's download slots
-        **window_slots(),
         mem_mb=stats_mem_mb,
         runtime=60,
     params:
