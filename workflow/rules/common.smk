@@ -345,8 +345,19 @@ def maybe_temp(path, keep):
 # <TBD>, and evaluates the functions again just before the job runs.
 
 
+def _local(path):
+    """A small input a memory estimate reads. In storage (AWS Batch with S3), the main
+    process plans the job without a local copy (Snakemake removes the ones its local
+    jobs used): fetch it with the plugin's own synchronous retrieve, or the value would
+    be <TBD> and the Batch submission fail."""
+    if not os.path.exists(path) and getattr(path, "is_storage", False):
+        os.makedirs(os.path.dirname(str(path)) or ".", exist_ok=True)
+        path.storage_object.retrieve_object()
+    return path
+
+
 def _read_json(path):
-    with open(path) as f:  # builtin open: a missing file makes the value <TBD>
+    with open(_local(path)) as f:  # builtin open: a file still missing makes it <TBD>
         return json.load(f)
 
 
@@ -359,7 +370,7 @@ def stats_mem_mb(wildcards, input, attempt):
 
 
 def maps_mem_mb(wildcards, input, attempt):
-    with open(input.shown) as f:
+    with open(_local(input.shown)) as f:
         shown = max(0, sum(1 for _ in f) - 1)
     return memory.maps_mb(shown, MAP_PIXELS, attempt)
 
