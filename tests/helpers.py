@@ -65,6 +65,9 @@ def workflow_dir(tmp_path: Path, eog_server=None, laads_server=None, **overrides
     cfg["sources"] = ["eog"]
     cfg["listings"] = {"refresh": "daily"}  # the default; tests of republished files say always
     cfg.setdefault("mosaic", {})["keep"] = False  # tests that want mosaics ask for them
+    # the demo's rings, kept attributes and start dates: tests that want them ask for them
+    for key in ("rings_km", "start_field", "keep_fields"):
+        cfg["zones"].pop(key, None)
     if eog_server is not None:
         cfg["eog"]["base_url"] = f"{eog_server.url}/{SERVER_PATH}"
         cfg["eog"]["auth"]["token_url"] = eog_server.token_url
@@ -176,6 +179,27 @@ def kill_when(proc, ready, timeout=120):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert ready(), "the stage never started"
+
+
+def interrupt_when(proc, ready, timeout=120, within=30):
+    """Ctrl-C as a terminal sends it: SIGINT to the whole snakemake process group (Snakemake
+    and its jobs) as soon as ``ready()`` holds; the run must end within ``within`` s.
+    Returns the seconds it took to end (what it printed is ``work/snakemake.out``)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not ready():
+        if proc.poll() is not None:
+            raise AssertionError("snakemake ended before it could be interrupted")
+        time.sleep(0.01)
+    assert ready(), "the stage never started"
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.time()
+    try:
+        proc.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        raise AssertionError(f"snakemake did not end within {within} s of Ctrl-C") from None
+    return time.time() - t0
 
 
 # ---------------------------------------------------------------- references
@@ -572,15 +596,20 @@ def local_granules(files, src: Source):
 
 
 def zone_table(zones) -> pd.DataFrame:
-    """The zone table of prepared zones (what prepare_zones writes to areas.csv)."""
+    """The zone table of prepared zones (what prepare_zones writes to areas.csv): their
+    kind, parent, ring distances and shape when they have them (rings: sezlights.areas)."""
     from sezlights.zones import geodesic_area_km2
 
-    return pd.DataFrame(
+    t = pd.DataFrame(
         {
             "zone_id": [str(z) for z in zones["zone_id"]],
-            "area_km2": [geodesic_area_km2(g) for g in zones.geometry],
+            "area_km2": [0.0 if g.is_empty else geodesic_area_km2(g) for g in zones.geometry],
         }
     )
+    for col in ("zone_kind", "parent_id", "ring_inner_km", "ring_outer_km", "shape"):
+        if col in zones:
+            t[col] = zones[col].to_numpy()
+    return t
 
 
 def stats_of(zones, files, src: Source, month: str, weighting="coverage", min_cloud_free=1,

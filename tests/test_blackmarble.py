@@ -27,6 +27,7 @@ from helpers import (
     REPO,
     approx,
     blackmarble_globe,
+    blackmarble_urls,
     eog_globe,
     files_containing,
     last_line,
@@ -591,6 +592,22 @@ def test_an_unaccepted_eula_names_where_to_accept_it(cloud, tmp_path):
     token = cloud.server.add_user("carol", eula=False)
     with pytest.raises(LoginError, match="licence \\(EULA\\) .* accept it at http"):
         cloud.fetch(tmp_path, session=cloud.static_session(token))
+
+
+def test_a_wrong_token_on_ladsweb_is_caught_at_the_start(laads_server):
+    """On ladsweb (issue 21, item 7) the check lists the run's first month with the token and
+    asks one of its files for 8 bytes: LAADS answers a refused token on a file with its
+    Earthdata Login page (evidence §2.2), so a wrong token stops the run before any job."""
+    src = bm(products=["VNP46A3"], **blackmarble_urls(laads_server))
+    src.check_login({"EARTHDATA_TOKEN": EARTHDATA_TOKEN}, month="2019-01")
+    file_gets = [(p, st) for _, p, st in laads_server.requests if p.endswith(".h5")]
+    assert len(file_gets) == 1 and file_gets[0][1] == 206  # 8 bytes, nothing downloaded
+    # (the stand-in already refuses a wrong token on the listing; real LAADS may refuse it
+    # only on the file: either ends here, with the listing job's message)
+    with pytest.raises(LoginError, match="LAADS refused EARTHDATA_TOKEN"):
+        src.check_login({"EARTHDATA_TOKEN": make_token("bob", expires=4102444800)}, month="2019-01")
+    # a month with no file: nothing to try the token on (the listing job says why)
+    src.check_login({"EARTHDATA_TOKEN": EARTHDATA_TOKEN}, month="2019-05")
 
 
 def test_the_login_is_checked_at_the_start(cloud):

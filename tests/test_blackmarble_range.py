@@ -89,3 +89,33 @@ def test_a_server_without_ranges_gets_whole_files_said_once_per_file(trees, tmp_
     assert sum("does not answer ranged requests" in n for n in manifest["notes"]) == len(TILES)
     assert "does not answer ranged requests" in p.stdout + p.stderr
     assert len(table) == 6
+
+
+def test_no_token_goes_to_jobs_that_run_elsewhere(trees):
+    """On AWS Batch (download.local: auto) only anonymous sources are read by window: a
+    Black Marble statistics job would need the token."""
+    import numpy as np
+
+    from sezlights import sources
+
+    with served(trees["chunked"]) as srv:
+        src = sources.make(
+            "blackmarble",
+            {"products": ["VNP46A3"], "pixel_arcsec": PIXEL_ARCSEC, "endpoint": "cloud",
+             "cmr_url": srv.cmr_url, "cloud_url": srv.cloud_url},
+        )  # fmt: skip
+        session = src.session({"EARTHDATA_TOKEN": EARTHDATA_TOKEN})
+        w = src.tiles.window("h21v08")
+        index = {
+            "row": np.array([int(w.row_off) + 5]),
+            "col": np.array([int(w.col_off) + 5]),
+            "length": np.array([2]),
+        }
+        src.window_reads = "anonymous"
+        m = src.list_month(session, MONTH, ["h21v08"], index=index)
+        assert [g.read for g in m.granules] == ["download"]
+        assert m.notes == ["files read whole: the jobs run where no credential may go "
+                           "(download.local: auto)"]  # fmt: skip
+        src.window_reads = "all"
+        m = src.list_month(session, MONTH, ["h21v08"], index=index)
+        assert [g.read for g in m.granules] == ["window"]

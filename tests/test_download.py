@@ -297,3 +297,80 @@ def test_a_truncated_archive_is_corrupt(eog_tree, tmp_path):
         archive.verify(cut)
     with pytest.raises(CorruptFileError, match="is corrupt"):
         sources.get("eog", make_config()).verify(cut)
+
+
+# ---------------------------------------------------------------- the progress file (issue 21)
+
+
+def fetch_keeping_progress(site: Site, folder: Path, progress_path: Path, backoff=0.01):
+    """Site.fetch, but the progress file stays for the test to read (a job deletes it)."""
+    from sezlights.download import Progress, download
+    from sezlights.http import Budget, child_session
+
+    budget = Budget(60, 20, backoff)
+    progress = Progress(progress_path, site.file)
+    download(
+        site.src.target(child_session(site.session, budget), site.entry),
+        folder / site.file,
+        verify=site.src.verify,
+        budget=budget,
+        signature=site.src.signature,
+        timeout=(5, 10),
+        progress=progress,
+    )
+    return progress
+
+
+def test_the_rate_counts_only_the_bytes_the_job_received(eog_site, folder, tmp_path):
+    """A resumed part file's bytes were there before the job: ``received`` leaves them out,
+    so the console's rate is the job's own (``bytes`` still says what the file holds)."""
+    import json
+
+    data = eog_site.real.read_bytes()
+    (folder / (eog_site.file + ".part")).write_bytes(data[: len(data) // 3])
+    path = tmp_path / "job.log.progress"
+    fetch_keeping_progress(eog_site, folder, path)
+    state = json.loads(path.read_text())
+    assert state["bytes"] == state["total"] == len(data)
+    assert state["received"] == len(data) - len(data) // 3
+    assert state["started"] <= state["updated"] and state["waiting"] == []
+
+
+def test_each_retry_wait_is_in_the_progress_file_while_it_lasts(site, folder, tmp_path):
+    """What the server answered, the failed try, when the next try comes and when the
+    retry budget ends: urllib3's retries (500) and the resumes of a cut body alike."""
+    import json
+    import threading
+    import time
+
+    site.add_faults("500", "500", "cut")
+    path = tmp_path / "job.log.progress"
+    seen: dict = {}
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            try:
+                state = json.loads(path.read_text())
+            except (OSError, ValueError):
+                state = {}
+            for w in state.get("waiting", []):
+                seen.setdefault(w["try"], (w, state["updated"]))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        fetch_keeping_progress(site, folder, path, backoff=0.3)
+    finally:
+        done.set()
+        watcher.join()
+    assert sorted(seen) == [1, 2, 3], seen
+    answers = [seen[n][0]["answer"] for n in (1, 2, 3)]
+    assert answers[:2] == ["HTTP 500 Internal Server Error"] * 2
+    assert "body cut" in answers[2]
+    for n, (w, written) in seen.items():
+        assert w["file"] == site.file
+        assert written < w["next_try"] <= written + 0.3 * 2 ** (n - 1) + 0.1
+        assert 55 < w["budget_ends"] - written <= 60 and w["tries_left"] < 20
+    assert json.loads(path.read_text())["waiting"] == []  # the file came: no wait left

@@ -269,6 +269,29 @@ def test_an_expired_eog_token_is_refused_before_any_request():
         src.session({"EOG_TOKEN": token})
 
 
+def test_eog_token_and_account_both_set_say_which_wins_and_what_to_unset(eog_server):
+    """EOG_TOKEN wins over the account's four variables (issue 21, item 7): the start says
+    so; the check before any job tries the token on a listing, and a refused one names the
+    variable to unset instead of asking for the variables already set."""
+    src = source(eog_server)
+    env = eog_env(EOG_TOKEN="not-a-token-eog-issued")
+    said = src.credentials(env)
+    assert said.startswith("EOG_TOKEN") and "wins over EOG_USERNAME, EOG_PASSWORD" in said
+    assert "unset EOG_TOKEN" in said and CLIENT_SECRET not in said and PASSWORD not in said
+    with pytest.raises(LoginError) as exc:
+        src.check_login(env)
+    text = str(exc.value)
+    assert "EOG refused EOG_TOKEN" in text and "unset EOG_TOKEN" in text
+    assert "which are set too" in text and "set EOG_USERNAME" not in text
+    # only the token alone: set the four variables
+    with pytest.raises(LoginError, match="unset EOG_TOKEN and set EOG_USERNAME, EOG_PASSWORD"):
+        src.check_login({"EOG_TOKEN": "not-a-token-eog-issued"})
+    # a good token passes; the check asked the top listing, nothing else
+    eog_server.reset_log()
+    src.check_login(eog_env(EOG_TOKEN=eog_server.issue_token(USER, CLIENT_ID)))
+    assert [p for _, p, _ in eog_server.requests] == [f"/{SERVER_PATH}/"]
+
+
 # ---------------------------------------------------------------- listings
 
 

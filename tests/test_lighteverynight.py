@@ -312,3 +312,17 @@ def test_latest_is_the_newest_month_in_the_bucket(len_server, tmp_path):
     snakemake(work, "results/zonal_stats.csv")
     plan = json.loads((work / "results/plan/latest_month.json").read_text())
     assert plan["month"] == "2025-06"
+
+
+def test_whole_files_where_jobs_may_not_reach_the_internet(len_server):
+    """download.local: true (compute nodes offline): the listing reads whole, and says so."""
+    src, s = len_source(len_server), make_session()
+    src.window_reads = "none"
+    index = {"row": np.array([300]), "col": np.array([1200]), "length": np.array([3])}
+    m = src.list_month(s, "2025-06", ["global"], index=index)
+    assert [g.read for g in m.granules] == ["download"]
+    assert "may not reach the internet" in m.notes[0]
+    src.window_reads = "anonymous"  # AWS Batch: a public bucket needs no credential
+    assert [g.read for g in src.list_month(s, "2025-06", ["global"], index=index).granules] == [
+        "window"
+    ]

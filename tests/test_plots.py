@@ -39,6 +39,9 @@ def stats(zone_ids, months=MONTHS, sources=("eog", "blackmarble"), seed=0):
                         "source": source,
                         "satellite": "npp",
                         "product": "VNP46A3" if source == "blackmarble" else "vcmcfg",
+                        "zone_kind": "zone",
+                        "parent_id": zone_id,
+                        "shape": "polygon",
                         "area_km2": 12.5,
                         "pixels": 60.0,
                         "pixels_observed": 60.0 * share,
@@ -277,3 +280,134 @@ def test_source_scatter_says_why_it_cannot_compare(tmp_path, case):
     assert png_title(png) == title
     with Image.open(png) as im:
         assert why in im.text["Description"]  # the text drawn in the figure
+
+
+# --------------------------------------------------------------------------- issue 21: fit
+
+
+def _renderer(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    return FigureCanvasAgg(fig).get_renderer() if fig.canvas is None else fig.canvas.get_renderer()
+
+
+def drawn_boxes(fig):
+    """Draw ``fig`` as it is saved; its texts' boxes (pixels) by role."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    r = canvas.get_renderer()
+    return r, fig.bbox
+
+
+def touching(boxes, gap=2.0) -> list:
+    boxes = sorted(boxes, key=lambda b: b.x0)
+    return [(a, b) for a, b in zip(boxes, boxes[1:], strict=False) if b.x0 < a.x1 + gap]
+
+
+@pytest.mark.parametrize("size", [(7.5, 6.6), (5.0, 4.5), (12.0, 6.0), (16.0, 9.0)])
+def test_the_overview_footnote_fits_in_the_figure_at_every_size(size):
+    """The footnote explaining the solid and dotted lines once ran off the figure ("...
+    outside the coverage); dashe"): it wraps to the figure's width and stays clear of
+    the month axis, whatever the size."""
+    fig = plots.overview(stats(["a", "b", "c"]), figsize=size)
+    r, figbox = drawn_boxes(fig)
+    (note,) = [t for t in fig.texts if t.get_text().replace("\n", " ") == plots.OVERVIEW_NOTE]
+    box = note.get_window_extent(r)
+    assert 0 <= box.x0 and box.x1 <= figbox.x1 and 0 <= box.y0 and box.y1 <= figbox.y1, box
+    assert box.y1 < fig.axes[2].get_tightbbox(r).y0  # below the month labels, not on them
+    assert "dotted: share of all zones' area not observed" in note.get_text().replace("\n", " ")
+
+
+@pytest.mark.parametrize("n_months", [3, 12, 14, 40, 175])
+def test_month_axes_label_every_month_as_yyyy_mm_and_labels_never_touch(n_months):
+    months = [str(p) for p in pd.period_range("2018-11", periods=n_months, freq="M")]
+    t = stats(["a", "b"], months=tuple(months))
+    for fig in (plots.overview(t), plots.timeseries_figure(t[t.zone_id == "a"], "a", months)):
+        r, _ = drawn_boxes(fig)
+        ax = fig.axes[2]
+        labels = [x for x in ax.get_xticklabels() if x.get_text()]
+        texts = [x.get_text() for x in labels]
+        assert len(texts) >= 2, texts
+        assert all(len(x) == 7 and x[4] == "-" and x[:4].isdigit() for x in texts), texts
+        assert any(x.endswith("-01") for x in texts) or n_months < 12, texts  # Januaries
+        assert touching([x.get_window_extent(r) for x in labels]) == [], texts
+
+
+@pytest.mark.parametrize(
+    "bounds, shape",
+    [((-93.6, 29.8, -93.0, 30.1), (8, 15)), ((-93.6, 29.0, -93.45, 31.0), (48, 4))],
+)
+def test_map_longitude_labels_never_run_together(bounds, shape):
+    """Black Marble maps printed "-93.50-93.25..." as one string: fewer ticks, as many
+    decimals as they need, no two labels touching (a wide and a tall, narrow map)."""
+    geom = Polygon.from_bounds(
+        bounds[0] + 0.05, bounds[1] + 0.05, bounds[2] - 0.05, bounds[3] - 0.05
+    )
+    fig = plots.zone_map_figure("z", geom, np.ones(shape), bounds, "2019-01")
+    r, _ = drawn_boxes(fig)
+    labels = [x for x in fig.axes[0].get_xticklabels() if x.get_text()]
+    assert len(labels) >= 2
+    assert touching([x.get_window_extent(r) for x in labels]) == []
+    decimals = {len(x.get_text().partition(".")[2]) for x in labels}
+    assert len(decimals) == 1, [x.get_text() for x in labels]
+
+
+def test_a_zone_across_the_antimeridian_is_mapped_whole_with_its_data(eog_tree, tmp_path):
+    """A zone of 179.7E..179.8W (cut in two parts by prepare_zones) is framed across the
+    antimeridian: both parts outlined side by side, and the pixels west of it read from
+    the other end of the grid (they were painted "no data" at -181..-180), equal to the
+    globe's; the longitude labels stay within -180..180."""
+    import math
+
+    from helpers import PIXEL_ARCSEC, SERVER_PATH, eog_globe, local_granules, make_config
+
+    from sezlights import sources
+    from sezlights.crops import crop_window, read_crops
+    from sezlights.zones import split_antimeridian
+
+    fiji = split_antimeridian(Polygon([(179.2, -17.5), (-179.5, -17.5), (-179.5, -16.0),
+                                       (179.2, -16.0)]))  # fmt: skip
+    assert fiji.geom_type == "MultiPolygon"
+    zones = pd.DataFrame({"zone_id": ["fiji"], "geometry": [fiji]})
+    src = sources.get("eog", make_config(sources=["eog"], eog={"pixel_arcsec": PIXEL_ARCSEC}))
+    files = sorted((eog_tree / SERVER_PATH / "2019/201901/vcmcfg").glob("*.tgz"))
+    granules, folder = local_granules(files, src)
+    ((arr, bounds),) = read_crops(zones, granules, src, folder, None, tmp_path / "s", 600)
+    left, bottom, right, top = bounds
+    assert left < 179.2 and 180.5 < right and right - left < 5  # one frame, across
+    rad, cvg, lattice = eog_globe("2019-01")
+    win = crop_window(fiji, lattice)
+    assert win.col_off + win.width > lattice.cols  # past the east edge: wraps round
+    cols = np.arange(int(win.col_off), int(win.col_off + win.width)) % lattice.cols
+    rows = np.arange(int(win.row_off), int(win.row_off + win.height))
+    r, c = rad[np.ix_(rows, cols)], cvg[np.ix_(rows, cols)]
+    expected = np.where(np.isfinite(r) & (c >= 1), r, np.nan)
+    np.testing.assert_allclose(arr, expected, rtol=1e-6, equal_nan=True)
+    east = int(math.ceil((180 - left) / lattice.pixel))
+    assert np.isfinite(arr[:, east:]).any() and np.isfinite(arr[:, :east]).any()
+    fig = plots.zone_map_figure("fiji", fiji, arr, bounds, "2019-01")
+    (line,) = fig.axes[0].get_lines()  # one outline: the halves joined across 180
+    x = line.get_xdata()
+    assert left <= x.min() < 180 < x.max() <= right
+    assert x.min() == pytest.approx(179.2) and x.max() == pytest.approx(180.5)
+    r_, _ = drawn_boxes(fig)
+    texts = [x.get_text().replace("\N{MINUS SIGN}", "-") for x in fig.axes[0].get_xticklabels()]
+    assert all(-180 <= float(t) <= 180 for t in texts if t), texts
+    plots._save(fig, tmp_path / "fiji.png")
+    looks_drawn(tmp_path / "fiji.png")
+
+
+def test_a_map_title_too_wide_for_the_figure_wraps_and_keeps_the_zone_id_whole():
+    what = "NASA Black Marble monthly (VNP46A3, VJ146A3), 2019-03 (VNP46A3, npp)"
+    zone_id = "MX-PUERTO-CHIAPAS"
+    fig = plots.zone_map_figure(zone_id, Polygon.from_bounds(0, 0, 1, 1), np.ones((4, 4)),
+                                (-0.5, -0.5, 1.5, 1.5), what)  # fmt: skip
+    r, figbox = drawn_boxes(fig)
+    title = fig.axes[0].title
+    box = title.get_window_extent(r)
+    assert 0 <= box.x0 and box.x1 <= figbox.x1, box
+    lines = title.get_text().split("\n")
+    assert lines[0] == zone_id and len(lines) > 2
+    assert " ".join(lines[1:]) == what

@@ -491,7 +491,7 @@ def test_overview_poorly_observed_share_is_the_quality_column_rule():
     for line, source in zip(area, BOTH, strict=True):
         np.testing.assert_allclose(line.get_ydata(), unobserved.loc[source].to_numpy() * 100)
     assert 'zones poorly observed, quality not "ok"' in " ".join(
-        txt.get_text() for txt in fig.axes[2].texts
+        txt.get_text().replace("\n", " ") for txt in [*fig.axes[2].texts, *fig.texts]
     )
 
 

@@ -323,8 +323,8 @@ CONDA_PACKAGE = {
     "affine": "rasterio", "authlib": "authlib", "bs4": "beautifulsoup4", "geopandas":
     "geopandas-base", "h5py": "h5py", "isal": "python-isal", "itables": "itables",
     "matplotlib": "matplotlib-base", "numpy": "numpy", "pandas": "pandas", "pyogrio": "pyogrio",
-    "pyproj": "pyproj", "rasterio": "rasterio", "requests": "requests", "shapely": "shapely",
-    "urllib3": "urllib3", "yaml": "pyyaml",
+    "pyarrow": "pyarrow", "pyproj": "pyproj", "rasterio": "rasterio", "requests": "requests",
+    "shapely": "shapely", "urllib3": "urllib3", "yaml": "pyyaml",
 }  # fmt: skip
 
 

@@ -207,7 +207,9 @@ def test_a_zones_step_prints_no_warning(tmp_path, capfd, monkeypatch):
         output=SimpleNamespace(zones=str(tmp_path / "resources/zones.gpkg"),
                                areas=str(tmp_path / "results/zones/areas.csv"),
                                summary=str(tmp_path / "results/zones_summary.json")),
-        params=SimpleNamespace(fingerprint="f", id_field="sez_id", layer=None, grids={
+        params=SimpleNamespace(fingerprint="f", id_field="sez_id", layer=None, lon_field=None,
+                               lat_field=None, point_radius_km=None, rings_km=[0, 5],
+                               rings_exclude_zones=True, grids={
             "eog": {"name": "eog", "settings": {"pixel_arcsec": 600}},
             "blackmarble": {"name": "blackmarble", "settings": {"pixel_arcsec": 600}}}),
         config=make_config(sources=["eog", "blackmarble"]),
@@ -226,4 +228,57 @@ def test_a_zones_step_prints_no_warning(tmp_path, capfd, monkeypatch):
     out, err = capfd.readouterr()
     for text in (out, err, log.read_text()):
         assert "Warning" not in text and "extension" not in text, text
-    assert len(load_zones(tmp_path / "resources/zones.gpkg", "zone_id")) == 2
+    assert len(load_zones(tmp_path / "resources/zones.gpkg", "zone_id")) == 2 + 2  # and rings
+
+
+# ---------------------------------------------------------------- issue 21: ids, coordinates
+
+UTM_BOX = box(270247, 9836842, 272247, 9838842)  # a zone near Nairobi in UTM 37S metres
+
+
+@pytest.mark.filterwarnings("ignore:.crs. was not provided")
+def test_missing_crs_suggests_epsg_4326_only_for_degrees(tmp_path):
+    shp = tmp_path / "utm.shp"  # UTM metres, saved without its .prj
+    gpd.GeoDataFrame({"sez_id": ["a"]}, geometry=[UTM_BOX]).to_file(shp)
+    with pytest.raises(ZonesError, match="no coordinate reference system") as err:
+        load_zones(shp, "sez_id")
+    text = str(err.value)
+    assert "not longitude/latitude degrees" in text and "270247" in text
+    assert "EPSG:327NN" in text and "not EPSG:4326" in text
+    deg = tmp_path / "deg.shp"
+    gpd.GeoDataFrame({"sez_id": ["a"]}, geometry=[box(36.8, -1.3, 36.9, -1.2)]).to_file(deg)
+    with pytest.raises(ZonesError, match="look like longitude/latitude: save it with EPSG:4326"):
+        load_zones(deg, "sez_id")
+
+
+def test_projected_coordinates_declared_as_degrees_stop_naming_the_zones(tmp_path):
+    """UTM coordinates in a file that says EPSG:4326 (the no-CRS hint followed blindly):
+    every zone would be outside_coverage with exit 0; it stops, naming the zones."""
+    geoms = [UTM_BOX, box(36.8, -1.3, 36.9, -1.2), box(280000, 9830000, 281000, 9831000)]
+    path = tmp_path / "z.geojson"
+    path.write_text(zones(["nairobi-a", "fine", "nairobi-b"], geoms).to_json())
+    with pytest.raises(ZonesError) as err:
+        load_zones(path, "sez_id")
+    text = str(err.value)
+    assert "zone(s) nairobi-a, nairobi-b have coordinates" in text and "fine" not in text
+    assert "outside longitude/latitude range" in text and "look projected" in text
+    assert "declares EPSG:4326" in text
+
+
+def test_zones_in_a_projected_crs_that_fits_are_read(tmp_path):
+    g = zones(["a"], [UTM_BOX], crs="EPSG:32737")
+    out = load_zones(write(tmp_path, g), "sez_id")
+    minx, miny, maxx, maxy = out.geometry.iloc[0].bounds
+    assert 36.0 < minx < maxx < 37.0 and -1.5 < miny < maxy < -1.4
+
+
+def test_ids_equal_once_trimmed_stop_with_the_list(tmp_path):
+    ids = ["A1", "A1 ", " A1", "B", "B\t", "C "]
+    path = tmp_path / "z.gpkg"
+    zones(ids, [box(i, 0, i + 1, 1) for i in range(len(ids))]).to_file(path)
+    with pytest.raises(ZonesError) as err:
+        load_zones(path, "sez_id")
+    text = str(err.value)
+    assert "differ only by spaces at either end: 'A1' and 'A1 ' and ' A1'; 'B' and 'B\\t'" in text
+    assert "'C '" not in text  # one padded id alone is kept (and logged)
+    assert "give them ids that differ by more than spaces" in text

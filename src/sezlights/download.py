@@ -65,15 +65,30 @@ class _Relocate(Exception):
 
 class Progress:
     """Bytes so far of a job's downloads, kept in ``{log}.progress`` (JSON) for the
-    console to show: ``{"name", "bytes", "total", "started", "updated"}``, summed over
-    the job's files (``total`` None while a file's size is unknown). Thread-safe."""
+    console to show, summed over the job's files (the job log contract)::
+
+        {"name", "bytes", "total", "started", "updated", "received", "waiting"}
+
+    ``bytes``: what the files hold so far, files finished by an earlier run and resumed
+    part files included; ``total``: None while a file's size is unknown; ``started`` and
+    ``updated``: unix times; ``received``: the bytes this job received itself, so the
+    job's download rate is ``received / (updated - started)`` whatever was there before
+    it; ``waiting``: the retry waits under way, one per file waiting (the console shows
+    them, so a server answering 500 for minutes is never a silent console)::
+
+        {"file", "answer", "try", "next_try", "budget_ends", "tries_left"}
+
+    (what the server answered, the failed try's number, the unix times of the next try
+    and of the end of the file's retry budget, the tries left or None). Thread-safe."""
 
     def __init__(self, path: str | Path | None, name: str, every: float = 1.0):
         self.path = Path(path) if path else None
         self.name, self.every = name, every
         self.started = time.time()
+        self.received = 0
         self._last = 0.0
         self._files: dict[str, tuple[int, int | None]] = {}
+        self._waiting: dict[str, dict] = {}
         self._lock = threading.Lock()
 
     @property
@@ -85,20 +100,46 @@ class Progress:
         totals = [t for _, t in self._files.values()]
         return None if not totals or any(t is None for t in totals) else sum(totals)
 
-    def update(self, file: str, done: int, total: int | None, force: bool = False) -> None:
+    def update(
+        self, file: str, done: int, total: int | None, force: bool = False, count: bool = True
+    ) -> None:
+        """``file`` holds ``done`` bytes of ``total``. ``count=False``: bytes that were there
+        before (a file downloaded earlier, a part file a try resumes), not received now."""
         with self._lock:
+            before = self._files.get(file, (0, None))[0]
+            if count and done > before:
+                self.received += done - before
             self._files[file] = (done, total)
-            now = time.time()
-            if self.path is None or (not force and now - self._last < self.every):
-                return
-            self._last = now
-            state = {"name": self.name, "bytes": self.bytes, "total": self.total}
-            state.update(started=self.started, updated=now)
-            try:
-                with atomic_path(self.path) as tmp:
-                    tmp.write_text(json.dumps(state))
-            except OSError as exc:  # only the console's display: never fails the download
-                log.debug("progress file %s not written: %s", self.path, exc)
+            self._waiting.pop(file, None)  # a try is under way again
+            self._write(force)
+
+    def waiting(self, file: str, answer: str, wait: float, budget) -> None:
+        """``file``'s try ``budget.n_failures`` failed (``answer``); the next in ``wait`` s."""
+        now = time.time()
+        with self._lock:
+            self._waiting[file] = {
+                "file": file,
+                "answer": answer,
+                "try": budget.n_failures,
+                "next_try": now + wait,
+                "budget_ends": now + budget.remaining(),
+                "tries_left": budget.tries_left,
+            }
+            self._write(force=True)
+
+    def _write(self, force: bool) -> None:
+        now = time.time()
+        if self.path is None or (not force and now - self._last < self.every):
+            return
+        self._last = now
+        state = {"name": self.name, "bytes": self.bytes, "total": self.total}
+        state.update(started=self.started, updated=now, received=self.received)
+        state["waiting"] = list(self._waiting.values())
+        try:
+            with atomic_path(self.path) as tmp:
+                tmp.write_text(json.dumps(state))
+        except OSError as exc:  # only the console's display: never fails the download
+            log.debug("progress file %s not written: %s", self.path, exc)
 
     def close(self) -> None:
         if self.path is not None:
@@ -152,6 +193,8 @@ def download(
     part = Path(part) if part is not None else dest.with_name(dest.name + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
     progress = progress or Progress(None, dest.name)
+    # every retry wait, urllib3's included (sezlights.http.BudgetRetry), is shown
+    budget.listener = lambda what, wait: progress.waiting(dest.name, what, wait, budget)
     relogged = False
     while True:
         budget.take_try()
@@ -215,6 +258,7 @@ def _wait_or_give_up(budget: Budget, name: str, part: Path) -> None:
     log.warning(
         "%s: try %d failed (%s); trying again in %.1f s", name, budget.n_failures, budget.last, wait
     )
+    budget.announce(budget.last, wait)
     time.sleep(wait)
 
 
@@ -269,6 +313,7 @@ def _fetch(target: Target, part: Path, timeout, name, signature, progress) -> No
         length = r.headers.get("Content-Length")
         end = start + int(length) if length is not None else None
         need = end - start if end is not None else None
+        progress.update(name, start, end, count=False)  # resumed bytes were there before
         disk.expect_disk(part, need or 0)
         if need is not None and need > disk.free_bytes(part.parent):
             raise disk.disk_full_error(part, need)
@@ -350,7 +395,7 @@ def download_month(
     parent = source.session() if any(not (staging / p.name).exists() for p in parts) else None
     for p in parts:
         done = staging / p.name
-        progress.update(p.name, done.stat().st_size if done.exists() else 0, p.size)
+        progress.update(p.name, done.stat().st_size if done.exists() else 0, p.size, count=False)
 
     def one(p) -> Path:
         done = staging / p.name
@@ -360,6 +405,7 @@ def download_month(
         return source.download(parent, p, done, progress=_Guarded(progress, stop))
 
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="download")
+    interrupted = False
     try:
         futures = [pool.submit(one, p) for p in parts]
         finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
@@ -368,11 +414,17 @@ def download_month(
             stop.set()
             wait(futures)
             raise failed[0].exception()
+    except KeyboardInterrupt:
+        # Ctrl-C: no wait for a download stalled on its socket (up to download.timeout);
+        # the part files stay for the next run (sezlights.job ends the job at once)
+        interrupted = True
+        stop.set()
+        raise
     except BaseException:
-        stop.set()  # Ctrl-C or a failure: the other downloads stop at their next chunk
+        stop.set()  # a failure: the other downloads stop at their next chunk
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
         progress.close()
     _publish(staging, dest, [p.name for p in parts], keep)
     return [dest / p.name for p in parts]
@@ -407,7 +459,14 @@ class _Guarded:
     def __init__(self, progress: Progress, stop: threading.Event):
         self.progress, self.stop = progress, stop
 
-    def update(self, file: str, done: int, total: int | None, force: bool = False) -> None:
+    def update(
+        self, file: str, done: int, total: int | None, force: bool = False, count: bool = True
+    ) -> None:
         if self.stop.is_set():
             raise Cancelled(f"{file}: stopped ({done} bytes kept for the next run)")
-        self.progress.update(file, done, total, force)
+        self.progress.update(file, done, total, force, count)
+
+    def waiting(self, file: str, answer: str, wait: float, budget) -> None:
+        if self.stop.is_set():
+            raise Cancelled(f"{file}: stopped (another file of the month failed)")
+        self.progress.waiting(file, answer, wait, budget)

@@ -44,6 +44,13 @@ class Budget:
         self.failures: collections.Counter[str] = collections.Counter()
         self.n_failures = 0
         self.last = ""
+        # told of every wait before a next try: (what the try met, seconds), e.g. to show it
+        self.listener = None
+
+    def announce(self, what: str, wait: float) -> None:
+        """Tell the listener (the job's progress file) of a wait before the next try."""
+        if self.listener is not None:
+            self.listener(what, wait)
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -168,6 +175,7 @@ class BudgetRetry(Retry):
                 what,
                 wait,
             )
+            budget.announce(what, wait)
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_backoff_time(self) -> float:

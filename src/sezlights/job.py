@@ -12,18 +12,27 @@ file, and ends the job in one of three ways:
   the last one the step noted with :func:`sezlights.disk.expect_disk`, else the job's
   first output), the free space there and what the step needs (see :mod:`sezlights.disk`);
 - anything else is a bug: its traceback goes to the log, then the last line says
-  so and where the log is, and the exception is re-raised.
+  so and where the log is, and the exception is re-raised;
+- Ctrl-C (SIGINT to the process group, as a terminal sends it to Snakemake and its jobs):
+  no traceback; the log's last line is ``INTERRUPTED <what is kept>`` and the job exits
+  at once with status 130 (:data:`INTERRUPTED_STATUS`), without waiting for its threads
+  (a download stalled on a socket would otherwise hold it up to its timeout). What it
+  was writing is cleaned up first (atomic writes remove their temporary files); the
+  console says once that the run was interrupted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from . import disk
 from .errors import UserError
+from .peakrss import PeakRSS
 
 
 def _first_output(snakemake) -> str | None:
@@ -32,6 +41,8 @@ def _first_output(snakemake) -> str | None:
 
 
 _HANDLER: logging.Handler | None = None
+INTERRUPTED_STATUS = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C
+INTERRUPTED = "INTERRUPTED"  # the log's last line on Ctrl-C: ``INTERRUPTED <text>``
 
 
 def note(text: str) -> None:
@@ -72,9 +83,9 @@ def setup_logging(log_path: str | None) -> logging.Handler | None:
     return handler
 
 
-def _last_line(handler: logging.Handler | None, text: str) -> None:
+def _last_line(handler: logging.Handler | None, text: str, kind: str = "ERROR") -> None:
     """Write ``ERROR <text>`` as the log's last line (plain, for the console to show)."""
-    line = "ERROR " + " ".join(text.split())
+    line = f"{kind} " + " ".join(text.split())
     if isinstance(handler, logging.FileHandler):
         handler.flush()
         with open(handler.baseFilename, "a", encoding="utf-8") as f:
@@ -102,18 +113,63 @@ def check_own_package(snakemake) -> None:
         )
 
 
+def _interrupted(handler: logging.Handler | None) -> None:
+    """Ctrl-C: one line in the log, no traceback, and out now (status 130)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing now
+    try:
+        _last_line(
+            handler,
+            "interrupted (Ctrl-C); what was complete is kept (downloads keep their part "
+            "files), and running again resumes",
+            INTERRUPTED,
+        )
+    finally:
+        os._exit(INTERRUPTED_STATUS)  # no wait for worker threads, nor a traceback
+
+
+def _quiet_interrupt(kind, value, tb) -> None:
+    """An uncaught Ctrl-C before :func:`run_step` (while a script imports): no traceback."""
+    if issubclass(kind, KeyboardInterrupt):
+        os._exit(INTERRUPTED_STATUS)
+    sys.__excepthook__(kind, value, tb)
+
+
+def quiet_interrupts() -> None:
+    """Ctrl-C ends this job without a traceback, from now on (the scripts import this
+    module before their work starts; :func:`run_step` does it again)."""
+    sys.excepthook = _quiet_interrupt
+
+
+quiet_interrupts()
+
+
+def _log_peak(peak: PeakRSS) -> None:
+    """The job's real peak memory, in its log (see :mod:`sezlights.peakrss`)."""
+    try:
+        logging.getLogger("sezlights.peak").info("%s", peak.describe(peak.stop()))
+    except Exception as exc:  # a measurement never fails the job
+        logging.getLogger("sezlights.peak").debug("peak RSS not measured: %s", exc)
+
+
 def run_step(snakemake, step: Callable[[], None]) -> None:
     disk.forget()
+    quiet_interrupts()
     log_path = snakemake.log[0] if len(snakemake.log) else None
     handler = setup_logging(log_path)
     log = logging.getLogger(f"sezlights.{snakemake.rule}")
+    peak = PeakRSS().start()
     try:
         check_own_package(snakemake)
         step()
+        _log_peak(peak)
+    except KeyboardInterrupt:
+        _interrupted(handler)
     except UserError as exc:
+        _log_peak(peak)
         _last_line(handler, str(exc))
         sys.exit(1)
     except Exception as exc:
+        _log_peak(peak)
         if disk.is_disk_full(exc):
             path = disk.path_of(exc)
             if path is None and not disk.noted():  # e.g. GDAL's message: name the job's output
@@ -131,8 +187,17 @@ def run_step(snakemake, step: Callable[[], None]) -> None:
 
 def source_of(snakemake):
     """The job's source, from its params (``source``: its name and own settings) and
-    the few run-wide settings sources share (download, stats.min_cloud_free)."""
+    the few run-wide settings sources share: ``download.*`` (how files are fetched,
+    never what they hold) and ``stats.min_cloud_free`` from the job's params only, so
+    that Snakemake reruns a job that reads it when it changes (a job without that param
+    reads no band, and gets the schema's default)."""
+    import dataclasses
+
     from . import sources
 
     p = snakemake.params.source
-    return sources.make(p["name"], p["settings"], sources.Shared.from_config(snakemake.config))
+    shared = sources.Shared.from_config({"download": snakemake.config.get("download", {})})
+    threshold = getattr(snakemake.params, "min_cloud_free", None)
+    if threshold is not None:
+        shared = dataclasses.replace(shared, min_cloud_free=float(threshold))
+    return sources.make(p["name"], p["settings"], shared)

@@ -29,6 +29,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
@@ -72,18 +73,52 @@ def _month_x(months: Sequence[str]) -> np.ndarray:
     return mdates.date2num(pd.to_datetime([f"{m}-01" for m in months]).to_pydatetime())
 
 
+MONTH_STEPS = (1, 2, 3, 4, 6, 12, 24, 36, 60, 120, 240)  # months between two labels
+
+
+def _month_locator(step: int):
+    """A tick every ``step`` months (one of :data:`MONTH_STEPS`), Januaries among them."""
+    if step >= 12:  # every January of every n-th year
+        return mdates.YearLocator(base=step // 12, month=1, day=1)
+    return mdates.MonthLocator(bymonth=range(1, 13, step))
+
+
 def _month_axis(ax, months: Sequence[str]) -> None:
-    span = len(months)
-    if span <= 36:
-        locator = mdates.MonthLocator(interval=max(1, math.ceil(span / 12)))
-    else:
-        locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    """Months labelled ``YYYY-MM``, every one the same way (a concise formatter labels a
+    January by its year alone, which reads as a year, not a month), at most about a
+    dozen; :func:`_thin_month_ticks` spaces them, once the figure is laid out, so that
+    their labels never touch."""
+    span = max(1, len(months))
+    step = next((s for s in MONTH_STEPS if s >= math.ceil(span / 12)), MONTH_STEPS[-1])
+    ax.xaxis.set_major_locator(_month_locator(step))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     if len(months):
         x = _month_x([months[0], months[-1]])
         ax.set_xlim(x[0] - 20, x[1] + 20)
     ax.set_xlabel("month", fontsize=8)
+
+
+def _tick_labels_touch(fig: Figure, ax, gap: float = 8.0) -> bool:
+    """Whether two of ``ax``'s x tick labels, as drawn, come within ``gap`` pixels."""
+    renderer = _renderer(fig)
+    ax.apply_aspect()  # a map's axes shrink to its aspect when drawn
+    ax.get_tightbbox(renderer)  # lays the axes and its ticks out, as a draw would
+    boxes = sorted(
+        (t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()),
+        key=lambda b: b.x0,
+    )
+    return any(b.x0 < a.x1 + gap for a, b in zip(boxes, boxes[1:], strict=False))
+
+
+def _thin_month_ticks(fig: Figure, ax, months: Sequence[str]) -> None:
+    """Fewer month labels until no two touch (a small figure, a long month range)."""
+    start = next(
+        (s for s in MONTH_STEPS if s >= math.ceil(max(1, len(months)) / 12)), MONTH_STEPS[-1]
+    )
+    for step in [s for s in MONTH_STEPS if s >= start]:
+        ax.xaxis.set_major_locator(_month_locator(step))
+        if not _tick_labels_touch(fig, ax):
+            return
 
 
 def _title(fig: Figure, text: str, y: float = 0.995) -> None:
@@ -105,6 +140,46 @@ def _save(fig: Figure, dest: str | Path, description: str | None = None) -> Path
                 metadata={"Title": title or None, "Description": description},
             )
     return dest
+
+
+def _renderer(fig: Figure):
+    """The Agg renderer the figure is saved with (to measure text as it will be drawn)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    return canvas.get_renderer()
+
+
+def _footnote(fig: Figure, text: str, fontsize: float = 7, margin: float = 0.012) -> float:
+    """``text`` at the foot of ``fig``, wrapped to the figure's width whatever its size
+    (a footnote on one line ran off a 7.5-inch figure); returns the share of the
+    figure's height it takes, for the axes to keep clear of."""
+    import textwrap
+
+    renderer = _renderer(fig)
+    note = fig.text(
+        margin, margin, text, fontsize=fontsize, color="#555", ha="left", va="bottom",
+        parse_math=False,
+    )  # fmt: skip
+    room = fig.bbox.width * (1 - 2 * margin)
+    width = note.get_window_extent(renderer).width
+    chars = len(text)
+    while width > room and chars > 10:
+        chars = int(chars * min(0.95, room / width))
+        note.set_text(textwrap.fill(text, chars))
+        width = note.get_window_extent(renderer).width
+    return note.get_window_extent(renderer).height / fig.bbox.height + margin
+
+
+def _clear_of(fig: Figure, ax, bottom: float, gap: float = 0.01) -> None:
+    """Raise the figure's axes until ``ax``'s tick labels and x label end above ``bottom``
+    (a share of the figure's height)."""
+    renderer = _renderer(fig)
+    for _ in range(3):
+        low = ax.get_tightbbox(renderer).y0 / fig.bbox.height
+        if low >= bottom + gap:
+            return
+        fig.subplots_adjust(bottom=fig.subplotpars.bottom + bottom + gap - low)
 
 
 def _bars(ax, x: np.ndarray, heights: np.ndarray, width: float, colour: str):
@@ -209,7 +284,14 @@ def overview_data(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[columns]
 
 
-def overview(table: pd.DataFrame) -> Figure:
+OVERVIEW_NOTE = (
+    'solid: zones poorly observed, quality not "ok" (some pixels or all without a '
+    "cloud-free observation, or outside the coverage); dotted: share of all zones' area "
+    "not observed (1 - Σ pixels_observed / Σ pixels)"
+)
+
+
+def overview(table: pd.DataFrame, figsize: tuple[float, float] = (7.5, 6.6)) -> Figure:
     """The overview figure (see :func:`overview_figure`); its data is
     :func:`overview_data`."""
     keys = series.ordered(table) if len(table) else []
@@ -218,7 +300,7 @@ def overview(table: pd.DataFrame) -> Figure:
     n = table["zone_id"].nunique()
     data = overview_data(table)
 
-    fig = Figure(figsize=(7.5, 6.6))
+    fig = Figure(figsize=figsize)
     axes = fig.subplots(3, 1, sharex=True)
     for key in keys:
         d = data[data["series"] == key]
@@ -258,22 +340,14 @@ def overview(table: pd.DataFrame) -> Figure:
         fontsize=7,
         frameon=False,
     )
-    axes[2].text(
-        0.0,
-        -0.36,
-        'solid: zones poorly observed, quality not "ok" (some pixels or all without a '
-        "cloud-free observation, or outside the coverage); dotted: share of all zones' area "
-        "not observed (1 - Σ pixels_observed / Σ pixels)",
-        transform=axes[2].transAxes,
-        fontsize=7,
-        color="#555",
-    )
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
     _month_axis(axes[2], months)
     _title(fig, f"All {n} zones: night lights by month")
     fig.subplots_adjust(top=0.89, bottom=0.13, left=0.14, right=0.97, hspace=0.12)
+    _clear_of(fig, axes[2], _footnote(fig, OVERVIEW_NOTE))
+    _thin_month_ticks(fig, axes[2], months)
     return fig
 
 
@@ -285,7 +359,7 @@ class _TimeseriesFigure:
     and labels are kept, only the data artists change (4x faster than a new figure
     per zone)."""
 
-    def __init__(self, months: Sequence[str], keys: Sequence[str]):
+    def __init__(self, months: Sequence[str], keys: Sequence[str], rings: bool = False):
         self.months = list(months)
         self.keys = list(keys)
         self.x = _month_x(self.months)
@@ -317,18 +391,23 @@ class _TimeseriesFigure:
         handles.append(
             Line2D([], [], color="#555", lw=0.8, ls="--", label=f"observed share {MIN_SHARE:g}")
         )
+        if rings:
+            handles.append(Line2D([], [], color="#555", **RING_STYLE, label=RING_LEGEND))
+        rows = 1 if len(handles) <= 5 else 2
         fig.legend(
             handles=handles,
             loc="upper center",
             bbox_to_anchor=(0.5, 0.955),
-            ncol=len(handles),
+            ncol=math.ceil(len(handles) / rows),
             fontsize=7,
             frameon=False,
         )
         _month_axis(axes[2], self.months)
         self.xlim = axes[2].get_xlim()
         _title(fig, "")
-        fig.subplots_adjust(top=0.89, bottom=0.08, left=0.13, right=0.97, hspace=0.1)
+        top = 0.89 if rows == 1 else 0.86
+        fig.subplots_adjust(top=top, bottom=0.08, left=0.13, right=0.97, hspace=0.1)
+        _thin_month_ticks(fig, axes[2], self.months)
         self.artists: list = []
 
     def draw(self, zone: pd.DataFrame, zone_id: str) -> Figure:
@@ -338,6 +417,7 @@ class _TimeseriesFigure:
         axes, x = self.axes, self.x
         if "series" not in zone:
             zone = _with_series(zone)
+        zone, rings = _split_rings(zone)
         present = set(zone["series"])
         shown = [k for k in self.keys if k in present]
         width = 24.0 / max(1, len(self.keys))
@@ -370,6 +450,7 @@ class _TimeseriesFigure:
             offset = (k - (len(self.keys) - 1) / 2) * width
             ok = np.isfinite(share)
             self.artists.append(_bars(axes[2], x[ok] + offset, share[ok], width, c))
+        self.artists += _draw_rings(axes[1], x, self.months, rings, self.keys)
         for ax in axes[:2]:
             ax.relim()
             if np.isfinite(ax.dataLim.get_points()[:, 1]).all():
@@ -381,17 +462,71 @@ class _TimeseriesFigure:
         return self.fig
 
 
+# a zone's rings in its mean-radiance panel: thinner, dotted, fading with distance
+RING_STYLE = {"lw": 1.0, "ls": ":", "marker": "."}
+RING_LEGEND = "rings around the zone (mean radiance; km from its outline)"
+
+
+def _split_rings(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A zone's own rows and its rings' (``zone_kind``; a table without it has none)."""
+    if "zone_kind" not in rows:
+        return rows, rows.iloc[0:0]
+    ring = rows["zone_kind"].astype(str) == "ring"
+    return rows[~ring], rows[ring]
+
+
+def _ring_label(row) -> str:
+    return f"{row.ring_inner_km:g}-{row.ring_outer_km:g} km"
+
+
+def _draw_rings(ax, x, months, rings: pd.DataFrame, keys: Sequence[str]) -> list:
+    """Each ring's mean radiance by month, per series in its colour, labelled at its
+    last value by its distances."""
+    artists: list = []
+    if rings.empty:
+        return artists
+    order = rings.drop_duplicates("zone_id").sort_values("ring_inner_km")
+    n = len(order)
+    labelled = set()  # each ring labelled once, at the end of its first series' line
+    for key in [k for k in keys if k in set(rings["series"])]:
+        colour = series.colour(key)
+        for i, ring in enumerate(order.itertuples(index=False)):
+            rows = rings[(rings["zone_id"] == ring.zone_id) & (rings["series"] == key)]
+            y = rows.drop_duplicates("month").set_index("month")["mean"].reindex(months)
+            y = y.to_numpy(float)
+            alpha = 0.85 - 0.5 * i / max(1, n - 1)
+            artists += ax.plot(x, y, color=colour, alpha=alpha, ms=3, **RING_STYLE)
+            last = np.flatnonzero(np.isfinite(y))
+            if last.size and ring.zone_id not in labelled:
+                labelled.add(ring.zone_id)
+                j = last[-1]
+                artists.append(
+                    ax.annotate(
+                        _ring_label(ring),
+                        (x[j], y[j]),
+                        xytext=(4, 0),
+                        textcoords="offset points",
+                        fontsize=6,
+                        color=colour,
+                        va="center",
+                    )
+                )
+    return artists
+
+
 def timeseries_figure(zone: pd.DataFrame, zone_id: str, months: Sequence[str]) -> Figure:
     """The time series figure of one zone (its rows of the table) over ``months``.
 
     Panels: sum of lights, mean radiance (one line per series: a source, or each
     satellite of a source with several, legend) and observed share (bars, per series).
     Months with an observed share below 0.5 are drawn as hollow, faded markers (a
-    legend entry says so); months with nothing observed (NaN) leave gaps. The figure's
-    suptitle is the zone id exactly.
+    legend entry says so); months with nothing observed (NaN) leave gaps. The zone's
+    rings (rows with ``zone_kind`` ring) are drawn in the mean-radiance panel, dotted,
+    each labelled by its distances. The figure's suptitle is the zone id exactly.
     """
     zone = _with_series(zone)
-    return _TimeseriesFigure(months, series.ordered(zone)).draw(zone, zone_id)
+    rings = not _split_rings(zone)[1].empty
+    return _TimeseriesFigure(months, series.ordered(zone), rings).draw(zone, zone_id)
 
 
 def timeseries_figures(
@@ -402,8 +537,9 @@ def timeseries_figures(
 ) -> list[Path]:
     """One PNG per zone, ``<file_stem(zone_id)>.png`` in ``outdir``, for the zones in
     ``zone_ids`` (all zones when None; an id with no rows gets an empty figure), in
-    that order; x axis: every month of the table. The figure's title (and the PNG's
-    ``Title`` metadata) is the zone id as it is.
+    that order, each with its rings (the rows whose ``parent_id`` is the zone's id);
+    x axis: every month of the table. The figure's title (and the PNG's ``Title``
+    metadata) is the zone id as it is.
 
     About 0.12 s a figure (one figure object is redrawn per zone; Agg's text
     drawing is most of what is left): 50 zones x 175 months x 2 sources took
@@ -414,8 +550,10 @@ def timeseries_figures(
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     table = _with_series(table)
-    ids = table["zone_id"].astype(str)
+    # a zone's figure holds its rings (their parent_id is the zone's id)
+    ids = table["parent_id" if "parent_id" in table else "zone_id"].astype(str)
     months = _month_range(table["month"].astype(str))
+    rings = not _split_rings(table)[1].empty
     if zone_ids is None:
         zone_ids = sorted(set(ids))
     zone_ids = list(dict.fromkeys(str(z) for z in zone_ids))
@@ -428,19 +566,35 @@ def timeseries_figures(
     keys = series.ordered(table) if len(table) else []
     workers = max(1, min(int(workers), len(jobs)))
     if workers == 1:
-        return _draw_timeseries(months, keys, jobs)
+        return _draw_timeseries(months, keys, jobs, rings)
     from concurrent.futures import ProcessPoolExecutor
 
     chunks = [jobs[k::workers] for k in range(workers)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(_draw_timeseries, [months] * workers, [keys] * workers, chunks))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_on_ctrl_c) as pool:
+        list(
+            pool.map(
+                _draw_timeseries, [months] * workers, [keys] * workers, chunks, [rings] * workers
+            )
+        )
     return [dest for _, _, dest in jobs]
 
 
+def _quiet_on_ctrl_c() -> None:
+    """A drawing process ends at once on Ctrl-C, without a traceback (the job itself says
+    it was interrupted: sezlights.job)."""
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+
+
 def _draw_timeseries(
-    months: Sequence[str], keys: Sequence[str], jobs: Sequence[tuple[str, pd.DataFrame, Path]]
+    months: Sequence[str],
+    keys: Sequence[str],
+    jobs: Sequence[tuple[str, pd.DataFrame, Path]],
+    rings: bool = False,
 ) -> list[Path]:
-    canvas = _TimeseriesFigure(months, keys)
+    canvas = _TimeseriesFigure(months, keys, rings)
     return [_save(canvas.draw(zone, zone_id), dest) for zone_id, zone, dest in jobs]
 
 
@@ -474,6 +628,7 @@ def zone_map_figure(
     left, bottom, right, top = bounds
     data = np.ma.filled(np.ma.asarray(data, dtype=float), np.nan)
     fig = Figure(figsize=(5.4, 4.6))
+    _renderer(fig)  # an Agg canvas: the x ticks are thinned by measuring their labels
     ax = fig.subplots()
     finite = data[np.isfinite(data)]
     vmax = float(np.percentile(finite, 99)) if finite.size else 1.0
@@ -486,10 +641,11 @@ def zone_map_figure(
         interpolation="nearest",
         origin="upper",
     )
-    for ring in _rings(geom):
+    for ring in _rings(_in_frame(geom, (left + right) / 2)):
         ax.plot(ring[:, 0], ring[:, 1], color="#00e5ff", lw=1.5)
     ax.set_xlim(left, right)
     ax.set_ylim(bottom, top)
+    ax.xaxis.set_major_formatter(_Longitudes())
     mid = math.radians((top + bottom) / 2)
     ax.set_aspect(1 / max(math.cos(mid), 0.1))
     cb = fig.colorbar(im, ax=ax, shrink=0.85)
@@ -497,11 +653,82 @@ def zone_map_figure(
         f"radiance ({UNITS})" + ("\ngrey: no data" if finite.size < data.size else ""), fontsize=8
     )
     cb.ax.tick_params(labelsize=7)
-    ax.set_title(f"{zone_id}\n{month}", fontsize=10, parse_math=False)
+    title = ax.set_title(f"{zone_id}\n{month}", fontsize=10, parse_math=False)
     ax.set_xlabel("longitude (°)", fontsize=8)
     ax.set_ylabel("latitude (°)", fontsize=8)
     ax.tick_params(labelsize=7)
+    _thin_ticks(fig, ax)
+    _fit_width(fig, title)
     return fig
+
+
+def _in_frame(geom, centre: float):
+    """``geom`` with each part moved by whole turns of 360 degrees nearest the frame's
+    centre longitude, and joined: a zone across the antimeridian, framed across it
+    (crops.unwrapped), is drawn as one outline at 180.2 rather than halves at -179.8."""
+    import shapely
+    import shapely.affinity
+
+    parts = [
+        shapely.affinity.translate(p, xoff=360.0 * round((centre - p.centroid.x) / 360.0))
+        for p in shapely.get_parts(geom)
+    ]
+    return shapely.union_all(parts) if len(parts) > 1 else (parts[0] if parts else geom)
+
+
+def _fit_width(fig: Figure, text, margin: float = 4.0) -> None:
+    """Wrap ``text`` (an artist) until it lies within the figure's width (a source's
+    label with the month ran off a map: "5A Black Marble monthly ..."). Its first line
+    (a zone id, exactly as written) is kept whole; the lines after it are wrapped."""
+    import textwrap
+
+    renderer = _renderer(fig)
+    for ax in fig.axes:
+        ax.apply_aspect()
+    first, *rest = text.get_text().split("\n")
+    width = max((len(line) for line in rest), default=0)
+    while width > 12:
+        box = text.get_window_extent(renderer)
+        if box.x0 >= margin and box.x1 <= fig.bbox.width - margin:
+            return
+        width = int(width * 0.9)
+        text.set_text("\n".join([first, *(textwrap.fill(line, width) for line in rest)]))
+
+
+class _Longitudes(matplotlib.ticker.Formatter):
+    """Longitude ticks: within -180..180 (a frame across the antimeridian runs past it),
+    every label with the same number of decimals, as few as the ticks need."""
+
+    def format_ticks(self, values):
+        values = [float(v) for v in values]
+        decimals = next(
+            (d for d in range(7) if all(abs(v * 10**d - round(v * 10**d)) < 1e-6 for v in values)),
+            6,
+        )
+        out = []
+        for v in values:
+            wrapped = (v + 180.0) % 360.0 - 180.0
+            if abs(wrapped + 180.0) < 1e-9 and v > 0:
+                wrapped = 180.0
+            out.append(f"{wrapped:.{decimals}f}".replace("-", "\N{MINUS SIGN}"))
+        return out
+
+    def __call__(self, x, pos=None):
+        return self.format_ticks([x])[0]
+
+
+def _thin_ticks(fig: Figure, ax, most: int = 7) -> None:
+    """Fewer x ticks until no two labels touch ("-93.50-93.25" on a narrow map); on a map
+    too narrow for two level labels, upright ones."""
+    from matplotlib.ticker import MaxNLocator
+
+    for rotation in (0, 90):
+        ax.tick_params(axis="x", labelrotation=rotation)
+        for n in range(most, 1, -1):
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=n, steps=[1, 2, 2.5, 5, 10]))
+            if not _tick_labels_touch(fig, ax):
+                return
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=1, min_n_ticks=1))  # one label fits
 
 
 def zone_maps(
@@ -736,3 +963,106 @@ def satellite_pair(table: pd.DataFrame, source: str) -> tuple[str, str] | None:
     keys = [k for k in series.ordered(table) if k.partition("/")[0] == source]
     keys = [k for k in keys if "/" in k]
     return (keys[0], keys[1]) if len(keys) >= 2 else None
+
+
+# --------------------------------------------------------------------------- event study
+
+
+EVENT_COLUMNS = ["series", "kind", "months_since_start", "mean", "zones"]
+
+
+def event_study_data(table: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
+    """What :func:`event_study_figure` draws: per series, area kind (``zone``, or
+    ``first ring``: each zone's nearest ring) and months since the zone's start (within
+    ``window`` months of it, if given), the mean over zones of their mean radiance, and
+    how many zones that mean rests on (``zones``: those observed that month, a zone's
+    ring counted for its zone). Rows with no start date or nothing observed are left
+    out."""
+    t = table
+    if "months_since_start" not in t or t.empty:
+        return pd.DataFrame(columns=EVENT_COLUMNS)
+    keep = t["months_since_start"].notna() & t["mean"].notna()
+    if window is not None:
+        keep &= t["months_since_start"].abs() <= window
+    t = _with_series(t[keep])
+    kind = t["zone_kind"].astype(str)
+    first = t[kind == "ring"].groupby("parent_id")["ring_inner_km"].transform("min")
+    nearest = t.loc[first.index, "ring_inner_km"] == first
+    t = pd.concat(
+        [
+            t[kind == "zone"].assign(kind="zone"),
+            t.loc[nearest[nearest].index].assign(kind="first ring"),
+        ]
+    )
+    if t.empty:
+        return pd.DataFrame(columns=EVENT_COLUMNS)
+    t = t.assign(months_since_start=t["months_since_start"].astype(int))
+    out = (
+        t.groupby(["series", "kind", "months_since_start"], sort=True)
+        .agg(mean=("mean", "mean"), zones=("parent_id", "nunique"))
+        .reset_index()
+    )
+    return out[EVENT_COLUMNS]
+
+
+def event_study_figure(table: pd.DataFrame, dest: str | Path, window: int = 36) -> Path:
+    """Mean radiance by months since each zone's start (``window`` months either side),
+    the zones against their first ring, per series (a source, or a satellite of it),
+    with the number of zones behind each point below; a placeholder figure says why
+    when nothing can be drawn."""
+    data = event_study_data(table, window)
+    title = "Event study: mean radiance by months since each zone's start"
+    if data.empty:
+        return _placeholder(
+            title,
+            f"No zone-month within {window} months of its zone's start (zones.start_field) "
+            "has an observed mean (report.event_window_months).",
+            dest,
+        )
+    keys = [k for k in series.ordered(table) if k in set(data["series"])]
+    fig = Figure(figsize=(7.5, 5.6))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+    width = 0.8 / max(1, len(keys))
+    # a series' colour and line style; zones filled circles, their first rings hollow
+    # squares on a fainter line
+    kinds = {
+        "zone": {"marker": "o", "alpha": 0.95},
+        "first ring": {"marker": "s", "mfc": "none", "alpha": 0.6},
+    }
+    for i, key in enumerate(keys):
+        st = _style(key, keys)
+        for kind, look in kinds.items():
+            d = data[(data["series"] == key) & (data["kind"] == kind)]
+            if d.empty:
+                continue
+            # every month from the first to the last: a month with no zone is a gap
+            k = d["months_since_start"].astype(int)
+            span = np.arange(k.min(), k.max() + 1)
+            y = d.set_index(k)["mean"].reindex(span).to_numpy(float)
+            top.plot(span, y, color=st["color"], ls=st["ls"], ms=3.5, lw=1.3, **look)
+        z = data[(data["series"] == key) & (data["kind"] == "zone")]
+        offset = (i - (len(keys) - 1) / 2) * width
+        _bars(bottom, z["months_since_start"].to_numpy(float) + offset,
+              z["zones"].to_numpy(float), width, st["color"])  # fmt: skip
+    handles = [Line2D([], [], lw=1.3, **_style(k, keys)) for k in keys]
+    handles += [
+        Line2D([], [], color="#555", ls="none", ms=4, label="zones", **kinds["zone"]),
+        Line2D(
+            [], [], color="#555", ls="none", ms=4, label="their first rings", **kinds["first ring"]
+        ),  # fmt: skip
+    ]
+    xs = data["months_since_start"].to_numpy(float)
+    bottom.set_xlim(xs.min() - 1, xs.max() + 1)
+    bottom.set_ylim(0, max(1.0, float(data["zones"].max())) * 1.15)
+    for ax in (top, bottom):
+        ax.axvline(0, color="#555", lw=0.8, ls="--")
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    top.set_ylabel(f"mean radiance over zones\n({UNITS})", fontsize=8)
+    bottom.set_ylabel("zones behind\neach point", fontsize=8)
+    bottom.set_xlabel("months since the zone's start (0: its start month)", fontsize=8)
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.95),
+               ncol=math.ceil(len(handles) / 2), fontsize=7, frameon=False)  # fmt: skip
+    _title(fig, title)
+    fig.subplots_adjust(top=0.84, bottom=0.1, left=0.13, right=0.97, hspace=0.08)
+    return _save(fig, dest)

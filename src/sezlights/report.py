@@ -249,8 +249,7 @@ def _products_by_month(manifests: list[Manifest]) -> pd.DataFrame:
                 "files read by window": sum(g.read == "window" for g in m.granules),
                 # bytes each way, as the listing counted them (MB; empty: not counted)
                 "MB fetched": _mb(
-                    g.bytes_window if g.read == "window" else g.bytes_download
-                    for g in m.granules
+                    g.bytes_window if g.read == "window" else g.bytes_download for g in m.granules
                 ),
                 "MB as whole files": _mb(g.bytes_download for g in m.granules),
                 "MB by window": _mb(g.bytes_window for g in m.granules),

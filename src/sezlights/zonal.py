@@ -83,8 +83,15 @@ def gather(
                     _fill_rows(out[band.kind], band, pix, sel, rows, cols, lengths)
 
     if threads > 1 and len(granules) > 1:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
+        pool = ThreadPoolExecutor(max_workers=threads)
+        interrupted = False
+        try:
             list(pool.map(read, granules))  # list(): re-raise the first error
+        except KeyboardInterrupt:  # Ctrl-C: no wait for the files being read
+            interrupted = True
+            raise
+        finally:
+            pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
     else:
         for g in granules:
             read(g)
@@ -248,14 +255,15 @@ def reduce(
         ["outside_coverage", "no_cloud_free", "partly_observed"],
         "ok",
     )
+    facts = table.zone_facts(zones)  # the zone's columns, each row's from the zone table
     df = pd.DataFrame(
         {
-            "zone_id": zones["zone_id"].astype(str).to_numpy(),
+            "zone_id": facts["zone_id"].to_numpy(),
             "month": month,
             "source": source,
             "satellite": satellite,
             "product": product,
-            "area_km2": zones["area_km2"].to_numpy(dtype=np.float64),
+            **{c: facts[c].to_numpy() for c in table.ZONE_COLUMNS[1:]},
             "pixels": pixels,
             "pixels_observed": w_obs,
             "observed_share": np.where(pixels > 0, share, np.nan),
@@ -273,7 +281,7 @@ def reduce(
     df["cf_cvg_mean"] = np.where(none_covered, np.nan, cvg_mean)
     df["cf_cvg_min"] = np.where(none_covered, np.nan, cmin)
     df["quality"] = quality
-    return df[table.STATS_COLUMNS].sort_values(["zone_id"], kind="stable").reset_index(drop=True)
+    return table.sort(df[table.STATS_COLUMNS])
 
 
 def _per_zone(ufunc, z: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:

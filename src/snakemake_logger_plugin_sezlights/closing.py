@@ -70,12 +70,15 @@ def closing_lines(
     dryrun: bool,
     quiet_all: bool,
     nothing_to_do: bool,
+    report_next: str | None = None,
 ) -> list[str]:
     """What the console prints last: the failed jobs and the one reason (its very last
     line), or the time taken and where the table, per-month tables and report are."""
     final = failures.final()
     others = list(failures.pending_errors)
     lines = []
+    if failures.interrupted:  # Snakemake said so: a job's log alone may be an old run's
+        return interrupted_lines(steps, [f for f in final if not f.interrupted()], paths)
     if final:
         for cls, text in others:
             lines.append(final_line(clean_exception(text, cls)))
@@ -103,6 +106,26 @@ def closing_lines(
         lines.append(f"done: {steps_text(steps.done)} in {elapsed}")
     if (steps.ran and not dryrun) or nothing_to_do:
         lines.extend(
-            result_lines(steps.storage_uris, show=paths.show, report_command=paths.report_command())
+            result_lines(
+                steps.storage_uris,
+                show=paths.show,
+                report_command=paths.report_command(),
+                report_next=report_next,
+            )
         )
+    return lines
+
+
+def interrupted_lines(steps: Steps, failed: list[Failure], paths: Paths) -> list[str]:
+    """Ctrl-C: the jobs that had failed on their own before it (if any), then one line:
+    the run was interrupted, what is kept, and that running again resumes."""
+    lines = []
+    for f in failed:
+        lines.append(f"failed: {f.label}" + (f" (log: {paths.show_log(f)})" if f.logs else ""))
+        lines.append(final_line(f.reason() or f"{f.label} failed"))
+    done = f"after {steps_text(steps.done)}" if steps.done else "before any step finished"
+    lines.append(
+        f"interrupted (Ctrl-C) {done}: finished steps are kept, and so are the parts of "
+        "files being downloaded; run the same command again to resume from there."
+    )
     return lines

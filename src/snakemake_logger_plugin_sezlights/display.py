@@ -17,7 +17,8 @@ class View:
     provisional: bool = False
     started: float = field(default_factory=time.time)
     running: tuple = ()  # (label, start time) of the running jobs without a download
-    downloads: tuple = ()  # (name, bytes, total, percent, rate) of the running downloads
+    # (name, bytes, total, percent, rate, retry waits) of the running downloads
+    downloads: tuple = ()
 
 
 def stderr_is_terminal() -> bool:
@@ -102,7 +103,8 @@ class RichDisplay:
             Text(steps, style="bold"),
             Text(f"{human_duration(now - view.started)}", style="dim"),
         )
-        for name, done, size, percent, rate in view.downloads[: self.MAX_ROWS]:
+        shown, retries = 0, []
+        for name, done, size, percent, rate, waits in view.downloads[: self.MAX_ROWS]:
             amount = human_bytes(done) + (f" / {human_bytes(size)}" if size else "")
             pct = f"{percent:3.0f}%" if percent is not None else "    "
             bar = (
@@ -111,10 +113,19 @@ class RichDisplay:
                 else ProgressBar(total=None, width=30, pulse=True)
             )
             grid.add_row(bar, Text(f"{pct} {human_rate(rate)}"), Text(f"{name}  {amount}"))
-        rows_left = self.MAX_ROWS - len(view.downloads)
+            # a retry wait: what the server answered, the next try, the budget left (below
+            # the table, on lines of their own: long lines would squeeze its columns)
+            retries += [
+                Text(f"  retrying {line}", style="yellow", no_wrap=True, overflow="ellipsis")
+                for line in waits
+            ]
+            shown += 1 + len(waits)
+        rows_left = self.MAX_ROWS - shown
         for label, start in view.running[: max(rows_left, 0)]:
             grid.add_row(Text("  running", style="dim"), Text(human_duration(now - start)), label)
-        hidden = len(view.running) + len(view.downloads) - self.MAX_ROWS
+        hidden = len(view.downloads[self.MAX_ROWS :]) + max(
+            0, len(view.running) - max(rows_left, 0)
+        )
         if hidden > 0:
             grid.add_row(Text(""), Text(""), Text(f"… and {hidden} more", style="dim"))
-        return Group(grid)
+        return Group(grid, *retries)

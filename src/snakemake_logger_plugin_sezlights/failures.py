@@ -14,6 +14,8 @@ from .text import (
     clean_exception,
     final_line,
     job_label,
+    last_line,
+    local_path,
     log_error_message,
     one_line,
     strip_annotation,
@@ -21,6 +23,14 @@ from .text import (
 
 GENERIC_FAILURE = "At least one job did not complete successfully"
 _EXIT_STATUS = re.compile(r"^a command returned non-zero exit status (-?\d+)\.?$")
+# Ctrl-C: what Snakemake says when it stops (its scheduler, or a KeyboardInterrupt while
+# it plans), the job log's last line (sezlights.job), and a job's end by SIGINT
+INTERRUPT_MESSAGES = (
+    "Terminating processes on user request",
+    "Cancelling snakemake on user request",
+)
+INTERRUPTED_LINE = "INTERRUPTED "
+_BY_SIGINT = re.compile(r"(exit status (130|-2)\b|died with <Signals\.SIGINT)")
 
 
 @dataclass
@@ -34,6 +44,14 @@ class Failure:
     message: str | None = None  # from the log's last line
     executor_message: str | None = None  # what a cluster executor said
     last_retry_reason: str | None = None
+
+    def interrupted(self) -> bool:
+        """The job ended on Ctrl-C (its log says so, or it exited by SIGINT), not on an error."""
+        if any(
+            (last_line(local_path(log)) or "").startswith(INTERRUPTED_LINE) for log in self.logs
+        ):
+            return True
+        return any(_BY_SIGINT.search(str(text)) for _, text in self.errors)
 
     def reason(self) -> str | None:
         message = log_error_message(self.logs) or self.message
@@ -61,6 +79,7 @@ class Failures:
         self.failures: dict = {}  # jobid -> Failure, in order of failure
         self.pending_errors: list = []  # ERROR records not (yet) tied to a failed job
         self.generic_failure = False
+        self.interrupted = False  # Ctrl-C: Snakemake said it stops on the user's request
 
     def final(self) -> list[Failure]:
         """The failures that stand (not retried)."""
@@ -128,5 +147,10 @@ class Failures:
         text = message(record)
         if GENERIC_FAILURE in text:
             self.generic_failure = True
+            return
+        if text.startswith(INTERRUPT_MESSAGES) or getattr(record, "exception", None) == (
+            "KeyboardInterrupt"
+        ):
+            self.interrupted = True
             return
         self.pending_errors.append((getattr(record, "exception", None), text))

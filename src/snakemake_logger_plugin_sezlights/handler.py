@@ -19,7 +19,7 @@ from snakemake_interface_logger_plugins.common import LogEvent
 from .closing import Paths, closing_lines
 from .display import PlainDisplay, RichDisplay, View, stderr_is_terminal
 from .downloads import Download, Poller, read_progress
-from .failures import Failures
+from .failures import INTERRUPT_MESSAGES, Failures
 from .records import from_snakemake, message
 from .steps import Job, Steps
 
@@ -46,6 +46,7 @@ class LogHandler(LogHandlerBase):
         common = self.common_settings
         interval = getattr(self.settings, "progress_interval", None)
         self._interval = float(interval) if interval is not None else 10.0
+        self._report_next = getattr(self.settings, "report_next", None) or None
         self._dryrun = bool(getattr(common, "dryrun", False))
         self._verbose = bool(getattr(common, "verbose", False))
         quiet = {str(getattr(q, "name", q)).lower() for q in (getattr(common, "quiet", None) or ())}
@@ -143,6 +144,9 @@ class LogHandler(LogHandlerBase):
             return
         if msg.startswith(NOTHING_TO_BE_DONE):
             self._nothing_to_do = True
+        if msg.startswith(INTERRUPT_MESSAGES):
+            self._failures.interrupted = True  # Ctrl-C: said once, at the end
+            return
         if self._quiet_all or msg.startswith(DROP):
             return
         if record.levelno >= logging.WARNING or msg.startswith(KEEP_INFO):
@@ -198,14 +202,16 @@ class LogHandler(LogHandlerBase):
             for job in list(self._steps.running.values()):
                 self._poll_job(job)
                 download = job.download
-                if (
-                    download is not None
-                    and not self._display.live
-                    and not self._quiet_progress
-                    and now >= download.next_print
-                ):
+                if download is None or self._display.live or self._quiet_progress:
+                    continue
+                if now >= download.next_print:
                     self._say(f"  downloading {download.describe()}")
                     download.next_print = now + self._interval
+                # each retry wait once, when it starts (the live display shows it throughout)
+                for key, line in zip(download.wait_keys(), download.waits(now), strict=True):
+                    if key not in job.waits_said:
+                        job.waits_said.add(key)
+                        self._say(f"  retrying {line}")
             self._refresh_view()
 
     def _refresh_view(self) -> None:
@@ -217,7 +223,7 @@ class LogHandler(LogHandlerBase):
             if d is None:
                 running.append((job.label, job.start))
             else:
-                downloads.append((d.name, d.bytes, d.total, d.percent, d.rate()))
+                downloads.append((d.name, d.bytes, d.total, d.percent, d.rate(), tuple(d.waits())))
         self._view = View(
             done=self._steps.done,
             total=self._steps.total,
@@ -249,6 +255,7 @@ class LogHandler(LogHandlerBase):
                     dryrun=self._dryrun,
                     quiet_all=self._quiet_all,
                     nothing_to_do=self._nothing_to_do,
+                    report_next=self._report_next,
                 )
             except Exception as exc:
                 lines = [f"sezlights console: internal error at the end: {exc!r}"]

@@ -67,13 +67,18 @@ def read_run(prefix: str | None = None) -> dict | None:
 
 
 def result_lines(
-    storage_uris=(), show=lambda path: path, report_command: str = "snakemake --report"
+    storage_uris=(),
+    show=lambda path: path,
+    report_command: str = "snakemake --report",
+    report_next: str | None = None,
 ) -> list[str]:
     """The closing lines of a successful run, from the run file.
 
     ``storage_uris``: the storage URIs of the outputs of this run's jobs (in a storage
     run the results are there, not on this disk); ``show`` turns a path relative to the
-    working directory into the path to print; ``report_command`` makes the report.
+    working directory into the path to print; ``report_command`` makes the report;
+    ``report_next``: who builds it right after this run (``make demo``), so the line
+    says where it will be instead of the command.
     """
     prefix = storage_prefix(storage_uris)
     if prefix is None and not Path(RUN_FILE).exists():
@@ -86,7 +91,7 @@ def result_lines(
     command = f"{report_command} {report}".strip()
     lines = []
     table = run.get("table", "")
-    others = [run[k] for k in ("parquet", "wide") if run.get(k)]
+    others = [run[k] for k in ("parquet", "wide", "readme") if run.get(k)]
     if prefix:
         lines.append(f"table: {prefix}{table}")
         if others:
@@ -104,6 +109,8 @@ def result_lines(
     lines += _per_month(run, show)
     if report and Path(report).exists() and _mtime(report) >= _mtime(table):
         lines.append(f"report: {show(report)}")
+    elif report and report_next and Path(table).exists():
+        lines.append(f"report: {show(report)} ({report_next} builds it next)")
     elif Path(table).exists():
         lines.append(f"report: {command}")
     return [ln for ln in lines if not ln.endswith("also: ")]

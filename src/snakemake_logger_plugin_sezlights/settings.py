@@ -17,3 +17,14 @@ class LogHandlerSettings(LogHandlerSettingsBase):
             "type": float,
         },
     )
+    report_next: str | None = field(
+        default=None,
+        metadata={
+            "help": "Who builds the report right after this run (make demo passes 'the "
+            "demo'): the closing lines then say where the report will be, not the command "
+            "that builds it.",
+            "env_var": False,
+            "required": False,
+            "type": str,
+        },
+    )

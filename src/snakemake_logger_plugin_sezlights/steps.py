@@ -7,7 +7,7 @@ it is shown as ``19+``, and the console says once when it is final.
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .downloads import Download
@@ -25,6 +25,7 @@ class Job:
     start: float
     attempts: int = 0
     download: Download | None = None
+    waits_said: set = field(default_factory=set)  # retry waits the plain display printed
 
     @property
     def progress_files(self):

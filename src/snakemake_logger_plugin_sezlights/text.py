@@ -30,9 +30,17 @@ _TRACEBACK_LINE = re.compile(r'^\s+File "')
 _COMMAND = re.compile(r"Command '.*' returned non-zero exit status (-?\d+)\.?", re.S)
 
 
+# What Snakemake appends to a cluster job's error, glued to its last word ("...'sacct'For
+# further error details see ..."): it says nothing the console's lines do not.
+_FURTHER_DETAILS = re.compile(
+    r"\s*For further error details see the cluster/cloud log and the log files of the "
+    r"involved rule\(s\)\.?"
+)
+
+
 def one_line(text: str, limit: int = 300) -> str:
     """``text`` on one line, at most ``limit`` characters."""
-    text = " ".join(str(text).split())
+    text = " ".join(_FURTHER_DETAILS.sub("", str(text)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

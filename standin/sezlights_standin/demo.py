@@ -84,7 +84,10 @@ def main(argv=None) -> int:
     env.pop("EOG_TOKEN", None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     run = [sys.executable, "-m", "snakemake", "--profile", "profiles/laptop"]
-    run += ["--configfile", "config/demo.yaml", *argv]
+    # the console's closing lines say where the report will be (built below), not the
+    # command that builds it
+    run += ["--configfile", "config/demo.yaml", "--logger-sezlights-report-next", "the demo"]
+    run += argv
     report = repo / "results" / "report.html"
     print(
         f"demo: EOG at {eog.url}, CMR and the LAADS cloud host at {laads.url}, the Light "
@@ -98,7 +101,7 @@ def main(argv=None) -> int:
         took = time.time() - t0
         if rc == 0:
             rc = subprocess.call(
-                [sys.executable, "-m", "snakemake", "--configfile", "config/demo.yaml"]
+                [sys.executable, "-m", "snakemake", "--configfile", "config/demo.yaml", *argv]
                 + ["--report", str(report)],
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -109,12 +112,12 @@ def main(argv=None) -> int:
     if rc != 0:
         print(f"demo: the run failed (exit {rc}); the reason is the line above.", file=sys.stderr)
         return rc
-    downloads = len(eog.file_gets()) + len(laads.file_gets())
-    print(
-        f"demo: pipeline {took:.1f}s, {downloads} downloads (EOG and LAADS), "
-        f"{bucket.bytes_sent / 1e6:.1f} MB read by window from Light Every Night."
+    sent = ", ".join(
+        f"{name} {srv.bytes_sent / 1e6:.1f} MB"
+        for name, srv in (("EOG", eog), ("LAADS", laads), ("Light Every Night", bucket))
     )
-    print(f"demo: done; the report is {report} (open it in a browser)")
+    print(f"demo: pipeline {took:.1f}s; bytes the servers sent: {sent}.", flush=True)
+    print(f"demo: done; the report is built: open {report} in a browser", flush=True)
     return 0
 
 

@@ -18,11 +18,14 @@ except ImportError:
     ) from None
 
 from sezlights import config as settings
+from sezlights import executors
 from sezlights import labels as figure_names
 from sezlights import memory
 from sezlights import sources as data_sources
 from sezlights import zones as zone_files
-from sezlights.errors import UserError
+from sezlights import areas as zone_areas
+from sezlights import attributes as zone_attributes
+from sezlights.errors import ConfigError, UserError
 from sezlights.manifest import STALE as STALE_LISTING
 from sezlights.manifest import Manifest
 from sezlights.redact import redact
@@ -44,6 +47,32 @@ def config_error(exc):
     return WorkflowError(f"config error: {exc}")
 
 
+# ---------------------------------------------------------------- zones: points, rings, timing
+
+
+def check_zone_settings(zones):
+    """The zones' settings that need no file read: rings in increasing distances, kept
+    fields that do not take a column name of the table, longitude and latitude columns
+    given together and with a radius."""
+    zone_areas.check_rings(zones["rings_km"])
+    zone_attributes.check_fields(zones["keep_fields"], zones["start_field"])
+    if bool(zones["lon_field"]) != bool(zones["lat_field"]):
+        raise ConfigError(
+            "zones.lon_field and zones.lat_field go together: set both (the longitude "
+            "and latitude columns of a zones table of points), or neither."
+        )
+    if zones["lon_field"] and not zones["point_radius_km"]:
+        raise ConfigError(
+            "zones.lon_field and zones.lat_field give the zones as points: set "
+            "zones.point_radius_km to the radius in km of the disc to count around each."
+        )
+
+
+def event_study_wanted():
+    """The event-study figure is drawn when the zones have start dates."""
+    return bool(config["zones"]["start_field"])
+
+
 for _note in settings.upgrade(config):
     logger.warning(_note)
 validate(config, schema="../schemas/config.schema.yaml")
@@ -54,6 +83,7 @@ try:
     END_LATEST = str(config["months"]["end"]) == "latest"
     # a fixed range is checked now; `latest` is decided by a job (find_latest_month)
     FIXED_MONTHS = None if END_LATEST else settings.months(config)
+    check_zone_settings(config["zones"])
 except UserError as exc:
     raise config_error(exc) from None
 
@@ -78,6 +108,25 @@ wildcard_constraints:
 # Every setting a job reads reaches it as a params value, so that Snakemake reruns the
 # job when it changes (scripts read nothing else of the config, but download.* network
 # settings, which change how files are fetched, never what they hold).
+
+
+def window_reads(wildcards=None):
+    """Which sources a statistics job may read from the server by window (a listing's
+    params value): none where the jobs' machines may not reach the internet
+    (download.local: true), only those without a login where the jobs share no file
+    system with this machine (AWS Batch: no credential goes into a job definition), all
+    otherwise. The executor is known when the workflow is parsed; under --report and
+    --list-changes (no executor) the value of a normal run is taken."""
+    if config["download"]["local"] is True:
+        return "none"
+    plugin = workflow.executor_plugin
+    if (
+        config["download"]["local"] == "auto"
+        and plugin is not None
+        and plugin.common_settings.implies_no_shared_fs
+    ):
+        return "anonymous"
+    return "all"
 
 
 def source_settings(wildcards):
@@ -252,10 +301,17 @@ def kept_mosaics(wildcards=None):
 def run_targets(wildcards):
     """What a run makes. The month plan and every listing are asked for first (when they
     are checkpoints still to run, this waits for them): a re-listing that changes nothing
-    then leaves nothing to do (a job planned before a checkpoint keeps its reasons)."""
-    stats_tables()
+    then leaves nothing to do (a job planned before a checkpoint keeps its reasons).
+
+    The per-month tables are targets themselves, not only the combined table's inputs:
+    Snakemake remakes a missing file only for a job that runs, so a per-month table
+    deleted after the table was made (an interrupted --forcerun) would stay missing."""
     return [
+        *stats_tables(),
         "results/zonal_stats.csv",
+        "results/zonal_stats.parquet",
+        "results/zonal_stats_wide.csv",
+        "results/README.txt",
         "results/run.json",
         *report_outputs(),
         *kept_mosaics(),
@@ -330,6 +386,8 @@ def report_outputs(wildcards=None):
     ]
     if len(SOURCES) > 1:
         out.append("results/report/sources_scatter.png")
+    if event_study_wanted():
+        out.append("results/report/event_study.png")
     if "blackmarble" in SOURCES and len(SOURCE["blackmarble"].products) > 1:
         out += [
             "results/report/satellites.png",

@@ -19,6 +19,8 @@ rule mosaic_month:
         runtime=60,
     params:
         source=source_settings,
+        # an accepted gap-filled Black Marble pixel's count in the coverage band
+        min_cloud_free=config["stats"]["min_cloud_free"],
         scratch=lambda wildcards: f"resources/scratch/mosaic/{wildcards.source}/{wildcards.month}",
     message:
         "Stitching the {wildcards.source} tiles of {wildcards.month} into one mosaic"

@@ -44,6 +44,7 @@ checkpoint list_month_files:
     params:
         epoch=listing_epoch,
         source=source_settings,
+        window_reads=window_reads,
         # the month's earlier downloads, only to say which files were republished
         downloaded=lambda wildcards: f"resources/files/{wildcards.source}/{wildcards.month}",
     message:
@@ -56,20 +57,40 @@ def check_logins():
     """Say which credentials each source uses, and log in once to every source some job
     of this run lists, downloads or reads from (by window), before any job runs: a
     refused login is one message, not a failed job per month."""
-    needed = {
-        job.wildcards.get("source")
-        for job in workflow.dag.needrun_jobs()
-        if job.rule.name in ("list_month_files", "download_month_files")
-        or (job.rule.name == "compute_zone_stats" and month_reads_remote(job.wildcards))
-    }
-    if any(job.rule.name == "find_latest_month" for job in workflow.dag.needrun_jobs()):
-        needed |= set(SOURCES)
-    for name in sorted(n for n in needed if n):
+    # source: the months its jobs list, download or read from (the login is tried on one)
+    months = {}
+    for job in workflow.dag.needrun_jobs():
+        source = job.wildcards.get("source")
+        if job.rule.name in ("list_month_files", "download_month_files") or (
+            job.rule.name == "compute_zone_stats" and month_reads_remote(job.wildcards)
+        ):
+            months.setdefault(source, set()).add(job.wildcards.month)
+        elif job.rule.name == "find_latest_month":
+            for name in SOURCES:
+                months.setdefault(name, set()).add(str(config["months"]["start"]))
+    # listings not made yet: Snakemake adds a checkpoint's job to the DAG only once the
+    # one before it (in the same input function) has run, so a source's first listing may
+    # not be planned yet when the run starts
+    for name in SOURCES:
+        for month in FIXED_MONTHS or []:
+            if not os.path.exists(f"results/manifests/{name}/{month}.json"):
+                months.setdefault(name, set()).add(month)
+    for name in sorted(n for n in months if n):
         logger.info(f"{name}: {SOURCE[name].credentials()}")
         try:
-            SOURCE[name].check_login()
+            SOURCE[name].check_login(month=min(months[name]))
         except UserError as exc:
             raise WorkflowError(str(exc)) from None
+
+
+def check_executor_commands():
+    """A cluster executor whose commands are not on this machine (the Slurm profile on a
+    laptop) stops here, before any job is submitted, with one line naming the profile
+    to use instead."""
+    plugin = workflow.executor_plugin
+    problem = executors.missing_commands(plugin.name if plugin is not None else None)
+    if problem:
+        raise WorkflowError(problem)
 
 
 def keep_downloads_here():

@@ -242,3 +242,31 @@ rule compare_satellites:
         "Comparing NOAA-20 with Suomi NPP over the months both flew"
     script:
         "../scripts/compare_satellites.py"
+
+
+# zones.start_field set: mean radiance by months since each zone's start, the zones
+# against their first ring (report_outputs asks for it only then)
+rule plot_event_study:
+    input:
+        table="results/zonal_stats.csv",
+    output:
+        figure=report(
+            "results/report/event_study.png",
+            caption="../report/event_study.rst",
+            category="4. Statistics",
+            subcategory="Event study",
+            labels={"zone": "all zones", "figure": "months since start"},
+        ),
+    log:
+        "logs/report/plot_event_study.log",
+    localrule: True
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=table_mem_mb,
+    params:
+        window=config["report"]["event_window_months"],
+    message:
+        "Plotting mean radiance by months since each zone's start"
+    script:
+        "../scripts/plot_event_study.py"

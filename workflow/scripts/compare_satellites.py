@@ -4,7 +4,7 @@ from sezlights.job import run_step
 
 
 def main():
-    df = table.read(snakemake.input.table)
+    df = table.zones_only(table.read(snakemake.input.table))  # zones, not their rings
     pair = plots.satellite_pair(df, snakemake.params.source)
     if pair is None:
         plots.pair_scatter(df, "-", "-", snakemake.output.figure)

@@ -3,7 +3,8 @@ from sezlights.job import run_step
 
 
 def main():
-    plots.source_scatter(table.read(snakemake.input.table), snakemake.output.figure)
+    df = table.zones_only(table.read(snakemake.input.table))  # zones, not their rings
+    plots.source_scatter(df, snakemake.output.figure)
 
 
 run_step(snakemake, main)

@@ -56,7 +56,11 @@ def main():
             snakemake.threads,
             time.perf_counter() - t1,
         )
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=table.COLUMNS)
+    df = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=table.STATS_COLUMNS)
+    )
     table.write(df, snakemake.output.stats)
 
 

@@ -12,6 +12,7 @@ def main():
     with open(snakemake.input.index_summary) as f:
         needed = json.load(f)["tiles_needed"]
     w = snakemake.wildcards
+    src.window_reads = snakemake.params.window_reads
     idx = index.load(snakemake.input.index)
     m = src.list_month(src.session(), w.month, needed, epoch=snakemake.params.epoch, index=idx)
     log = logging.getLogger("sezlights.listing")

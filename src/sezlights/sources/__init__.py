@@ -144,6 +144,10 @@ class Source(ABC):
     order: int  # sources are listed in this order
     download_resource: str  # the Snakemake resource that caps downloads from its server
     signature: bytes = b""  # what a downloaded file's first bytes must be
+    needs_login: bool = False  # reading its files needs credentials
+    # which sources statistics jobs may read by window ("all", "anonymous" or "none"):
+    # set by the listing job from where jobs run (workflow/rules/common.smk)
+    window_reads: str = "all"
 
     def __init__(self, settings: Mapping, shared: Shared | None = None):
         self.settings = settings
@@ -214,12 +218,21 @@ class Source(ABC):
         """A session for this source's server (anonymous unless the source says)."""
         return make_session()
 
+    def may_read_by_window(self) -> str | None:
+        """None if the statistics jobs may read this source by window; else why not."""
+        if self.window_reads == "none":
+            return "the jobs' machines may not reach the internet (download.local: true)"
+        if self.window_reads == "anonymous" and self.needs_login:
+            return "the jobs run where no credential may go (download.local: auto)"
+        return None
+
     def credentials(self, env: Mapping[str, str] | None = None) -> str:
         """Which credentials a run would use, in words (no secret): said at the start."""
         return "no login needed"
 
-    def check_login(self, env: Mapping[str, str] | None = None) -> None:
-        """Raise LoginError now if the credentials cannot work (before any job)."""
+    def check_login(self, env: Mapping[str, str] | None = None, month: str | None = None) -> None:
+        """Raise LoginError now if the credentials cannot work (before any job). ``month``:
+        one the run lists, for a source that must list a month to try its login on."""
         self.session(env)
 
     @abstractmethod

@@ -205,6 +205,7 @@ class BlackMarble(Source):
     colour = "#d35400"
     order = 1
     download_resource = "laads_downloads"
+    needs_login = True
     signature = HDF5_SIGNATURE
 
     def __init__(self, settings, shared=None):
@@ -294,12 +295,14 @@ class BlackMarble(Source):
         )
         return make_session(s)
 
-    def check_login(self, env=None) -> None:
+    def check_login(self, env=None, month: str | None = None) -> None:
         """The token is there and not expired; on the Earthdata Cloud, the cloud host
         hands out a signed address for one granule with it (asked once, nothing fetched),
-        so a refused token or an application not approved stops the run before any job."""
+        so a refused token or an application not approved stops the run before any job.
+        On ladsweb, see :meth:`_check_ladsweb`."""
         session = self.session(env)
         if self.endpoint != "cloud":
+            self._check_ladsweb(session, month)
             return
         url = None
         for product in reversed(self.products):  # the newest product first
@@ -321,6 +324,36 @@ class BlackMarble(Source):
             raise UserError(
                 f"could not check EARTHDATA_TOKEN at {url.split('?')[0]} ({exc}); try again later."
             ) from None
+
+    def _check_ladsweb(self, session, month: str | None) -> None:
+        """On ladsweb, the token is tried as the run's first listing and download would
+        try it: ``month``'s listing (with the token, as the listing job sends it), then the
+        first 8 bytes of one of its files (a ``Range`` request, which LAADS answers, §2.3).
+        LAADS answers a refused token on a file with its Earthdata Login page (§2.2);
+        what it answers on a listing is not known (§1.3), so a refused listing and a
+        refused file both stop the run here, with the listing job's message. Nothing is
+        checked when the month lists no file (its listing job says why)."""
+        if not month:
+            return
+        for s in reversed(self.series_in(month)):  # the newest product first
+            found, _ = self._ladsweb_files(session, s.product, month)
+            if found:
+                url = next(iter(found.values()))[1]
+                break
+        else:
+            return
+        try:
+            r = session.get(
+                url, headers={"Range": "bytes=0-7"}, stream=True, timeout=self.shared.timeout
+            )
+        except requests.RequestException as exc:
+            raise UserError(
+                f"could not check EARTHDATA_TOKEN at {url} ({describe_error(exc)}); check "
+                "blackmarble.ladsweb_url and the network."
+            ) from None
+        with r:
+            if r.status_code in (401, 403) or self.is_login_page(r):
+                session.renew()  # a token given directly: raises its refused message
 
     def is_login_page(self, response: requests.Response) -> bool:
         """A redirect to Earthdata Login (on any hop), or its page itself."""
@@ -481,6 +514,9 @@ class BlackMarble(Source):
     ) -> Manifest:
         series = self.series_in(month)
         granules, absent, urls, unpublished, notes = [], [], [], [], []
+        why_not = self.may_read_by_window()
+        if why_not and self.read != "download":
+            notes.append(f"files read whole: {why_not}")
         for s in series:
             if self.endpoint == "cloud":
                 found, url = self._cmr_files(session, s.product, month)
@@ -656,8 +692,10 @@ class BlackMarble(Source):
         file's metadata decides, read with a few range requests. Returns the way, the
         estimated bytes by range, why a file is read whole (or ""), and the file's size as
         the server says (None: not asked)."""
-        if self.read == "download" or index is None:
-            return ("window" if self.read == "window" else "download"), None, "", None
+        if self.read == "download" or index is None or self.may_read_by_window():
+            # (list_month says once why a source that may not be read by window is not)
+            allowed = not self.may_read_by_window()
+            return ("window" if self.read == "window" and allowed else "download"), None, "", None
         from ..remote import NoRangeSupport, opened_hdf5
 
         try:

@@ -87,6 +87,7 @@ MEMBER_KINDS = {
     "coverage": re.compile(r"(^|[._/])cf_cvg\.tif$"),
 }
 LOGIN_PATHS = ("/protocol/openid-connect/auth", "/login-actions/")
+ACCOUNT_VARIABLES = ("EOG_USERNAME", "EOG_PASSWORD", "EOG_CLIENT_ID", "EOG_CLIENT_SECRET")
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)([KMGTP]?)$")
 
 
@@ -212,6 +213,7 @@ class EOG(Source):
     colour = "#1f4e79"
     order = 0
     download_resource = "eog_downloads"
+    needs_login = True
     signature = b"\x1f\x8b"  # gzip
 
     def __init__(self, settings, shared=None):
@@ -240,6 +242,13 @@ class EOG(Source):
     def credentials(self, env: Mapping[str, str] | None = None) -> str:
         env = env_or(env)
         if env.get("EOG_TOKEN", "").strip():
+            also = [v for v in ACCOUNT_VARIABLES if env.get(v)]
+            if also:
+                return (
+                    "EOG_TOKEN (a token you got yourself; it cannot be renewed); it wins over "
+                    f"{', '.join(also)}, set too: unset EOG_TOKEN to log in with "
+                    f"{'them' if len(also) > 1 else 'it'} instead"
+                )
             return "EOG_TOKEN (a token you got yourself; it cannot be renewed)"
         if env.get("EOG_USERNAME") and env.get("EOG_CLIENT_ID"):
             return (
@@ -252,17 +261,25 @@ class EOG(Source):
         env = env_or(env)
         token = env.get("EOG_TOKEN", "").strip()
         if token:
+            if all(env.get(v) for v in ACCOUNT_VARIABLES):  # the account is there: use it
+                instead = (
+                    "unset EOG_TOKEN: it wins over EOG_USERNAME, EOG_PASSWORD, EOG_CLIENT_ID and "
+                    "EOG_CLIENT_SECRET, which are set too and then log in (tokens renewed)."
+                )
+            else:
+                instead = (
+                    "unset EOG_TOKEN and set EOG_USERNAME, EOG_PASSWORD, EOG_CLIENT_ID and "
+                    "EOG_CLIENT_SECRET instead, so that tokens are renewed."
+                )
             s = StaticTokenSession(
                 token,
                 refused_message=(
                     "EOG login failed: EOG refused EOG_TOKEN (its tokens last 5 minutes, so it "
-                    "has probably expired); unset EOG_TOKEN and set EOG_USERNAME, EOG_PASSWORD, "
-                    "EOG_CLIENT_ID and EOG_CLIENT_SECRET instead, so that tokens are renewed."
+                    f"has probably expired); {instead}"
                 ),
                 expired_message=(
                     "EOG login failed: EOG_TOKEN expired at {when} (EOG's tokens last 5 "
-                    "minutes); unset it and set EOG_USERNAME, EOG_PASSWORD, EOG_CLIENT_ID and "
-                    "EOG_CLIENT_SECRET instead, so that tokens are renewed."
+                    f"minutes); {instead}"
                 ),
             )
             return make_session(s)
@@ -291,6 +308,14 @@ class EOG(Source):
             timeout=self.shared.timeout,  # download.timeout: a stalled token endpoint never hangs
         )
         return make_session(s)
+
+    def check_login(self, env: Mapping[str, str] | None = None, month: str | None = None) -> None:
+        """The password grant logs in when its session is made; a token given directly
+        (EOG_TOKEN) is tried on the top listing (EOG answers a refused token there with its
+        login, as on every data path): refused, the message names what to unset."""
+        session = self.session(env)
+        if isinstance(session, StaticTokenSession):
+            self.fetch_listing(session, self.base_url, "eog.base_url")
 
     def _explainer(self, client_id: str):
         public = client_id == PUBLIC_CLIENT[0]

@@ -337,6 +337,9 @@ class LightEveryNight(Source):
         """How to read the month (``len.read``): by window, or whole files; ``auto`` takes
         the fewer bytes, from the files' own block tables (one header read each)."""
         whole = sum(p.size or 0 for p in parts)
+        why_not = self.may_read_by_window()
+        if why_not and self.read != "download":
+            return "download", None, f"reading whole files: {why_not}"
         if self.read == "download" or index is None:
             return ("window" if self.read == "window" else "download"), None, None
         from ..remote import RemoteTiff
