@@ -84,7 +84,8 @@ SIZES = {  # per mode: pixel size, zone counts
     "quick": {"pixel_arcsec": 150.0, "sez": (200, 2000), "memory_sez": 500},
 }
 SECTIONS = ("floor", "stats", "index", "reduce", "memory", "sources", "window", "peer")
-WINDOW_SECTIONS = ("window", "peer")  # written to <results>-window.json
+SECTIONS += ("peer-each",)  # blackmarblepy one call per tile, after "peer" (not by default)
+WINDOW_SECTIONS = ("window", "peer", "peer-each")  # written to <results>-window.json
 REQUIRED = {
     "stats_over_floor": 1.3,
     "index_sez_s": 10.0,
@@ -1482,6 +1483,29 @@ def section_window(b: Bench, zones: dict, args) -> dict:
     return out
 
 
+def merge_parts(old: dict | None, new: dict) -> dict:
+    """The window section run in parts (``--window-sources``, ``--window-zones``): the
+    runs of earlier parts kept unless rerun, each part's times and load listed, the
+    targets taken again over all runs."""
+    parts = (old or {}).get("parts", [])
+    if old and not parts:
+        parts = [{k: old[k] for k in ("started", "finished", "load") if k in old}]
+    part = {k: new[k] for k in ("started", "finished", "load")}
+    part["runs"] = list(new["runs"])
+    if not old or old.get("month") != new.get("month"):
+        return dict(new, parts=[part])
+    out = dict(old)
+    for k, v in new.items():
+        if k not in ("runs", "parts"):
+            out[k] = v
+    out["zone_sets"] = {**old.get("zone_sets", {}), **new["zone_sets"]}
+    out["runs"] = {**old.get("runs", {}), **new["runs"]}
+    out["parts"] = parts + [part]
+    out["started"] = min(p["started"] for p in out["parts"] if "started" in p)
+    out["targets"] = window_targets(out)
+    return out
+
+
 def way_ratios(source: str, zkey: str, res: dict) -> dict:
     """window / whole and auto / the cheaper of the two (bytes the stand-in sent)."""
     if source == "eog" or not all(w in res for w in WAYS):
@@ -1574,7 +1598,11 @@ def section_peer(b: Bench, zones: dict, args) -> dict:
         "pinned": PEER_VERSION,
     }
     # blackmarblepy first, then the pipeline whole, then auto
-    out["blackmarblepy"] = peer_run(b, py, script, zones["osm"])
+    prev = (getattr(args, "previous_peer", None) or {}).get("blackmarblepy", {})
+    if args.peer_skip_one_call and "failed" in prev:  # an OOM kill hits the others' work too
+        out["blackmarblepy"] = dict(prev, not_rerun="failed before; see peer-each")
+    else:
+        out["blackmarblepy"] = peer_run(b, py, script, zones["osm"])
     work = b.workdir("work-peer", fresh=True)
     months = {"start": PEER_MONTHS[0], "end": PEER_MONTHS[-1]}
     tables = {}
@@ -1588,6 +1616,8 @@ def section_peer(b: Bench, zones: dict, args) -> dict:
         "download": same_statistics(tables["download"], tables["auto"])
     }
     out["agreement"] = peer_agreement(tables["download"], out["blackmarblepy"].get("table"))
+    if "failed" in out["blackmarblepy"]:  # no wall time to compare with: see peer-each
+        return out
     peer = out["blackmarblepy"]["wall_s"]
     for way in ("download", "auto"):
         out[f"pipeline_{way}"]["over_peer_wall"] = round(out[f"pipeline_{way}"]["wall_s"] / peer, 2)
@@ -1601,19 +1631,56 @@ def section_peer(b: Bench, zones: dict, args) -> dict:
     return out
 
 
-def peer_run(b: Bench, py: Path, script: Path, zones_path: Path) -> dict:
-    """``bm_extract`` in a fresh process (its wall from launch, as the pipeline's)."""
-    work = b.data / "work-peer-blackmarblepy"
+def section_peer_each(b: Bench, zones: dict, args, peer: dict) -> dict:
+    """The peer section's blackmarblepy run again, one ``bm_extract`` call per tile (when
+    one call over the nine SEZs ran out of memory), against the pipeline runs the peer
+    section recorded; the target taken against it."""
+    py = peer_python(args)
+    if py is None or not peer.get("pipeline_download"):
+        return dict(peer, each={"skipped": "run the peer section first"})
+    script = REPO / "bench" / "peer_blackmarblepy.py"
+    for m in PEER_MONTHS:
+        for t in peer["tiles"]:
+            f = b.data / "laads" / blackmarble_tiles.month_folder(m)
+            _drain(open, str(f / blackmarble_tiles.file_name(m, t)))
+    out = dict(peer)
+    if "failed" in peer["blackmarblepy"]:  # nothing to compare with (older runs kept one)
+        out.pop("target", None)
+        for way in ("download", "auto"):
+            out[f"pipeline_{way}"].pop("over_peer_wall", None)
+    out["blackmarblepy_each"] = r = peer_run(b, py, script, zones["osm"], "extract-each")
+    if "failed" in r:
+        return out
+    work = b.workdir("work-peer")  # the pipeline's table of the peer section (auto: same)
+    out["agreement_each"] = peer_agreement(_stats_table(work), r.get("table"))
+    for way in ("download", "auto"):
+        x = out[f"pipeline_{way}"]
+        x["over_peer_each_wall"] = round(x["wall_s"] / r["wall_s"], 2)
+    out["target"] = {
+        "target": "pipeline no slower than blackmarblepy (nine SEZs, three months, wall; "
+        "blackmarblepy one bm_extract call per tile)",
+        "download": out["pipeline_download"]["over_peer_each_wall"],
+        "auto": out["pipeline_auto"]["over_peer_each_wall"],
+        "met_download": out["pipeline_download"]["over_peer_each_wall"] <= 1.0,
+        "met_auto": out["pipeline_auto"]["over_peer_each_wall"] <= 1.0,
+    }
+    return out
+
+
+def peer_run(b: Bench, py: Path, script: Path, zones_path: Path, mode="extract") -> dict:
+    """``bm_extract`` in a fresh process (its wall from launch, as the pipeline's);
+    ``mode`` ``extract-each``: one call per tile (see ``bench/peer_blackmarblepy.py``)."""
+    work = b.data / f"work-peer-blackmarblepy{'-each' if mode != 'extract' else ''}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "out").mkdir(parents=True)
     result = work / "result.json"
-    cmd = [str(py), str(script), "extract", str(zones_path), b.laads.origin, EARTHDATA_TOKEN]
+    cmd = [str(py), str(script), mode, str(zones_path), b.laads.origin, EARTHDATA_TOKEN]
     cmd += [str(work / "out"), str(result), *PEER_MONTHS]
     env = dict(b.env(), TQDM_DISABLE="1")
     sent0 = b._sent()["blackmarble"]
     n0 = len(b.laads.requests)
     load = Load()
-    log("peer: blackmarblepy bm_extract, nine SEZs x three months")
+    log(f"peer: blackmarblepy bm_extract ({mode}), nine SEZs x three months")
     with open(work / "peer.out", "w") as f:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, cwd=work, env=env, stdout=f, stderr=f)
@@ -1627,7 +1694,10 @@ def peer_run(b: Bench, py: Path, script: Path, zones_path: Path) -> dict:
         sampler.stop()
     if rc != 0:
         tail = "\n".join((work / "peer.out").read_text().splitlines()[-20:])
-        return {"failed": f"exit {rc}", "tail": tail, "wall_s": round(wall, 2)}
+        peak = round(max((r["hwm"] for r in sampler.procs.values()), default=0) / MB, 1)
+        why = "killed by the kernel's OOM killer" if rc == -9 else f"exit {rc}"
+        log(f"  failed: {why} after {wall:.1f} s, peak RSS {peak:.0f} MB")
+        return {"failed": why, "tail": tail, "wall_s": round(wall, 2), "peak_rss_mb": peak}
     sent = {
         k: v - sent0.get(k, 0) for k, v in b._sent()["blackmarble"].items() if v != sent0.get(k, 0)
     }
@@ -2018,14 +2088,18 @@ def markdown_window(res: dict) -> str:
     lines = []
     w = res.get("window")
     if w:
-        ld = w["load"]
+        parts = w.get("parts") or [{k: w[k] for k in ("started", "finished", "load")}]
+        when = "; ".join(
+            f"{p['started']} to {p['finished'][11:]}: load average "
+            f"{p['load']['loadavg_start'][0]} at the start, {p['load']['loadavg_end'][0]} at "
+            f"the end, other processes kept {p['load']['other_cores_mean']} cores busy"
+            for p in parts
+        )
         lines += [
             f"Bytes each way, one month ({w['month']}), full-size files served on 127.0.0.1 "
-            f'({meta.get("pixel_arcsec")}" pixels; {w["started"]} to {w["finished"]}, '
-            f"{meta.get('cpus')} cores and {meta.get('mem_gb')} GB RAM shared with other "
-            f"users: load average {ld['loadavg_start'][0]} at the start, "
-            f"{ld['loadavg_end'][0]} at the end, other processes kept "
-            f"{ld['other_cores_mean']} cores busy on average).",
+            f'({meta.get("pixel_arcsec")}" pixels; {meta.get("cpus")} cores and '
+            f"{meta.get('mem_gb')} GB RAM shared with other users; run in {len(parts)} "
+            f"part(s): {when}).",
             "",
         ]
         lf = w.get("len_files")
@@ -2133,23 +2207,33 @@ def markdown_window(res: dict) -> str:
             "| peak RSS (MB) |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
-        if "failed" in bp:
-            lines.append(f"| blackmarblepy | failed: {bp['failed']} | | | | | |")
-        else:
+        each = pr.get("blackmarblepy_each")
+        ratio_key = "over_peer_each_wall" if each and "failed" not in each else "over_peer_wall"
+        ref = each if ratio_key == "over_peer_each_wall" else bp
+        for name, r in (("one call, nine zones", bp), ("one call per tile", each)):
+            if not r:
+                continue
+            if "failed" in r:
+                lines.append(
+                    f"| blackmarblepy `bm_extract`, {name}: **{r['failed']}** after "
+                    f"{r['wall_s']:.0f} s at {r.get('peak_rss_mb', 0):,.0f} MB | | | | | | |"
+                )
+                continue
             lines.append(
-                f"| blackmarblepy `bm_extract` (of which in `bm_extract`: {bp['bm_extract_s']} s) "
-                f"| {bp['wall_s']:.1f} | 1 | {_mb(bp['bytes_sent'])} | {bp['files_whole']} "
-                f"| {bp['cpu_s_all']} | {bp['peak_rss_mb']:.0f} |"
+                f"| blackmarblepy `bm_extract`, {name} (in `bm_extract`: {r['bm_extract_s']} s) "
+                f"| {r['wall_s']:.1f} | {'1' if r is ref else ''}"
+                f" | {_mb(r['bytes_sent'])} | {r['files_whole']} "
+                f"| {r['cpu_s_all']} | {r['peak_rss_mb']:.0f} |"
             )
         for way in ("download", "auto"):
             r = pr[f"pipeline_{way}"]
             label = "whole files" if way == "download" else "`blackmarble.read: auto`"
             lines.append(
-                f"| pipeline, {label} | {r['wall_s']:.1f} | {_f(r.get('over_peer_wall'))} "
+                f"| pipeline, {label} | {r['wall_s']:.1f} | {_f(r.get(ratio_key))} "
                 f"| {_mb(r['bytes_sent'])} | {r['files_whole']} | {r['cpu_s_all']} "
                 f"| {r['run_peak_rss_mb']:.0f} |"
             )
-        ag = pr.get("agreement") or {}
+        ag = pr.get("agreement_each") or pr.get("agreement") or {}
         if ag.get("rows_compared"):
             lines.append(
                 f"\nSums, pipeline (whole files) against blackmarblepy, {ag['rows_compared']} "
@@ -2170,7 +2254,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="reduced sizes, to check the code")
     ap.add_argument("--data", type=Path, default=REPO / "bench-data")
     ap.add_argument("--out", type=Path, help="default: bench/results.json (quick: in --data)")
-    ap.add_argument("--sections", default=",".join(SECTIONS), help=",".join(SECTIONS))
+    default = ",".join(s for s in SECTIONS if s != "peer-each")
+    ap.add_argument("--sections", default=default, help=",".join(SECTIONS))
     ap.add_argument("--sez-dir", type=Path, default=REPO.parent / "shared/data/sez-osm")
     ap.add_argument("--rounds", type=int, help="floor/stats job rounds (default 3, quick 1)")
     ap.add_argument("--skip-naive", action="store_true")
@@ -2184,6 +2269,12 @@ def main(argv=None) -> int:
         "--peer-python",
         help="peer: the Python of a virtual environment with blackmarblepy==2026.6.1 "
         "(default: <data>/bmpy/bin/python)",
+    )
+    ap.add_argument(
+        "--peer-skip-one-call",
+        action="store_true",
+        help="peer: keep a failed earlier bm_extract over all zones at once (out of memory "
+        "at full size) instead of running it again",
     )
     ap.add_argument("--index-worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -2231,9 +2322,16 @@ def main(argv=None) -> int:
     load = Load()
     zones = write_zone_files(data / "zones", mode, args.sez_dir)
     eog_root = data / "eog"
-    res.setdefault("data", {})["eog"] = eog_archives(eog_root / SERVER_PATH, mode["pixel_arcsec"])
-    res["data"]["eog"]["load"] = load.summary()
-    archives = res["data"]["eog"]["archives"]
+    # EOG's archives (4.7 GB full-size) only where a section reads them
+    needs_eog = any(s not in WINDOW_SECTIONS for s in sections) or (
+        "window" in sections and "eog" in args.window_sources.split(",")
+    )
+    if needs_eog:
+        eog = eog_archives(eog_root / SERVER_PATH, mode["pixel_arcsec"])
+        res.setdefault("data", {})["eog"] = eog
+        res["data"]["eog"]["load"] = load.summary()
+        archives = res["data"]["eog"]["archives"]
+    (eog_root / SERVER_PATH).mkdir(parents=True, exist_ok=True)
     (data / "laads").mkdir(exist_ok=True)
 
     (data / "len").mkdir(exist_ok=True)
@@ -2257,9 +2355,15 @@ def main(argv=None) -> int:
             if name in WINDOW_SECTIONS:
                 started = dt.datetime.now().isoformat(timespec="seconds")
                 section = section_window if name == "window" else section_peer
-                resw[name] = section(b, zones, args)
-                resw[name].update(started=started, load=load.summary())
-                resw[name]["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+                if name == "peer-each":
+                    resw["peer"] = section_peer_each(b, zones, args, resw.get("peer", {}))
+                    win_path.write_text(json.dumps(resw, indent=2, default=str))
+                    continue
+                args.previous_peer = resw.get("peer")
+                part = section(b, zones, args)
+                part.update(started=started, load=load.summary())
+                part["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+                resw[name] = merge_parts(resw.get(name), part) if name == "window" else part
                 win_path.write_text(json.dumps(resw, indent=2, default=str))
                 continue
             if name == "floor":
