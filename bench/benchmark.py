@@ -83,7 +83,9 @@ SIZES = {  # per mode: pixel size, zone counts
     "full": {"pixel_arcsec": 15.0, "sez": (1000, 10000), "memory_sez": 5000},
     "quick": {"pixel_arcsec": 150.0, "sez": (200, 2000), "memory_sez": 500},
 }
-SECTIONS = ("floor", "stats", "index", "reduce", "memory", "sources")
+SECTIONS = ("floor", "stats", "index", "reduce", "memory", "sources", "window", "peer")
+SECTIONS += ("peer-each",)  # blackmarblepy one call per tile, after "peer" (not by default)
+WINDOW_SECTIONS = ("window", "peer", "peer-each")  # written to <results>-window.json
 REQUIRED = {
     "stats_over_floor": 1.3,
     "index_sez_s": 10.0,
@@ -227,27 +229,75 @@ def bm_tiles_for(zones_path: Path, pixel: float) -> list[str]:
     return sorted(out)
 
 
-def _write_bm(path, tile, pixel):
-    return blackmarble_tiles.write_file(path, MONTH, tile, pixel)
+def _write_bm(path, tile, pixel, month=MONTH):
+    return blackmarble_tiles.write_file(path, month, tile, pixel)
 
 
-def bm_files(root: Path, tiles: list[str], pixel_arcsec: float) -> dict:
+def bm_files(root: Path, tiles: list[str], pixel_arcsec: float, month: str = MONTH) -> dict:
+    """The month's Black Marble tiles (2400 x 2400 at 15", chunked 600 x 600 and gzipped as
+    the stand-in writes them by default) under ``root``, written if missing."""
     pixel = pixel_arcsec / 3600
-    folder = root / blackmarble_tiles.month_folder(MONTH)
-    paths = {t: folder / blackmarble_tiles.file_name(MONTH, t) for t in tiles}
+    folder = root / blackmarble_tiles.month_folder(month)
+    paths = {t: folder / blackmarble_tiles.file_name(month, t) for t in tiles}
     todo = {t: p for t, p in paths.items() if not p.exists()}
     t0 = time.perf_counter()
     if todo:
         log(f'writing {len(todo)} Black Marble tiles at {pixel_arcsec:g}" under {folder}')
         with ProcessPoolExecutor(2) as ex:
-            for f in [ex.submit(_write_bm, p, t, pixel) for t, p in todo.items()]:
+            for f in [ex.submit(_write_bm, p, t, pixel, month) for t, p in todo.items()]:
                 f.result()
     return {
+        "month": month,
         "tiles": tiles,
         "written": len(todo),
         "write_s": round(time.perf_counter() - t0, 1),
         "bytes": sum(p.stat().st_size for p in paths.values()),
         "shape": list(blackmarble.tileset(pixel).shape(tiles[0])) if tiles else None,
+    }
+
+
+def _write_len(root, pixel, layer):
+    from sezlights_standin import lighteverynight
+
+    return lighteverynight.write_layers(
+        root, MONTH, "slexcl", pixel, block_rows=1024, only=(layer,)
+    )
+
+
+def len_files(root: Path, pixel_arcsec: float) -> dict:
+    """The month's Light Every Night bucket under ``root``: the global radiance and
+    cloud-free-count COGs (stray light excluded), written if missing (one process each)."""
+    import rasterio
+    from sezlights_standin import lighteverynight
+
+    pixel = pixel_arcsec / 3600
+    layers = lighteverynight.layers(MONTH)
+    paths = {ly: root / lighteverynight.key(MONTH, "slexcl", ly) for ly in layers}
+    todo = [ly for ly, p in paths.items() if not p.exists()]
+    t0 = time.perf_counter()
+    if todo:
+        log(f'writing {len(todo)} Light Every Night COGs at {pixel_arcsec:g}" under {root}')
+        with ProcessPoolExecutor(2) as ex:
+            for f in [ex.submit(_write_len, root, pixel, ly) for ly in todo]:
+                f.result()
+    files = {}
+    for ly, p in paths.items():
+        with rasterio.open(p) as ds:
+            files[ly] = {
+                "name": p.name,
+                "bytes": p.stat().st_size,
+                "shape": list(ds.shape),
+                "dtype": ds.dtypes[0],
+                "block": list(ds.block_shapes[0]),
+                "compress": ds.compression.name if ds.compression else None,
+                "overviews": ds.overviews(1),
+            }
+    return {
+        "month": MONTH,
+        "written": len(todo),
+        "write_s": round(time.perf_counter() - t0, 1),
+        "bytes": sum(f["bytes"] for f in files.values()),
+        "files": files,
     }
 
 
@@ -554,9 +604,17 @@ def floor_summary(passes: list[dict]) -> dict:
 class Bench:
     """Working folders, stand-ins and Snakemake runs."""
 
-    def __init__(self, data: Path, mode: dict, eog_srv, laads_srv):
+    def __init__(self, data: Path, mode: dict, eog_srv, laads_srv, bucket_srv=None):
         self.data, self.mode = data, mode
-        self.eog, self.laads = eog_srv, laads_srv
+        self.eog, self.laads, self.bucket = eog_srv, laads_srv, bucket_srv
+
+    @property
+    def servers(self) -> dict:
+        """The stand-ins by source name (what each run's bytes are counted on)."""
+        out = {"eog": self.eog, "blackmarble": self.laads}
+        if self.bucket is not None:
+            out["len"] = self.bucket
+        return out
 
     def env(self) -> dict:
         env = dict(
@@ -569,6 +627,7 @@ class Bench:
         )
         env.pop("EOG_TOKEN", None)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
         return env
 
     def workdir(self, name: str, fresh: bool = False) -> Path:
@@ -581,27 +640,49 @@ class Bench:
                 shutil.copytree(REPO / d, work / d, ignore=shutil.ignore_patterns("__pycache__"))
         return work
 
-    def configure(self, work: Path, zones: Path, source="eog", weighting="coverage") -> None:
+    def configure(
+        self, work: Path, zones: Path, source="eog", weighting="coverage", **settings
+    ) -> None:
+        """``config/bench.yaml``: one source, the month :data:`MONTH` on the stand-ins;
+        ``settings`` (``len={"read": "window"}``, ``months={...}``) update its sections."""
         px = self.mode["pixel_arcsec"]
         cfg = {
             "months": {"start": MONTH, "end": MONTH},
             "zones": {"path": str(zones), "id_field": "zone_id"},
-            "source": {
-                "name": source,
+            "sources": [source],
+            "eog": {
                 "base_url": f"{self.eog.url}/{SERVER_PATH}",
                 "product": "vcmcfg",
                 "pixel_arcsec": px,
                 "auth": {"token_url": self.eog.token_url},
             },
-            "blackmarble": {"base_url": f"{self.laads.url}/archive/allData", "pixel_arcsec": px},
+            "blackmarble": {  # Suomi NPP from the LAADS archive stand-in
+                "products": ["VNP46A3"],
+                "endpoint": "ladsweb",
+                "ladsweb_url": f"{self.laads.url}/archive/allData",
+                "pixel_arcsec": px,
+            },
             "stats": {"weighting": weighting},
             "download": {"keep": True},
             "mosaic": {"keep": False},
         }
+        if self.bucket is not None:
+            cfg["len"] = {"base_url": self.bucket.url, "pixel_arcsec": px}
+        for section, values in settings.items():
+            cfg.setdefault(section, {}).update(values)
         (work / "config" / "bench.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
+    def _sent(self) -> dict[str, dict[str, int]]:
+        out = {}
+        for name, srv in self.servers.items():
+            with srv._lock:
+                out[name] = dict(srv.bytes_by_path)
+        return out
+
     def run(self, work: Path, label: str, *args: str, clean=True) -> dict:
-        """One ``snakemake`` run in ``work``; per rule: benchmark files and /proc peaks.
+        """One ``snakemake`` run in ``work``; per rule: benchmark files and /proc peaks;
+        per stand-in: the bytes it sent (``bytes_sent``, by the suffix of the path: the
+        truth, listings included), the whole files it served and their bytes.
 
         Everything but the downloaded files is deleted first, so that every job but the
         downloads runs (Snakemake would skip jobs whose small inputs' checksums did not
@@ -616,7 +697,8 @@ class Bench:
         cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/laptop"]
         cmd += ["--configfile", "config/bench.yaml", "--cores", "2", *args]
         out_path = work / f"snakemake-{label}.out"
-        eog0, laads0 = len(self.eog.file_gets()), len(self.laads.file_gets())
+        n_req = {k: len(s.requests) for k, s in self.servers.items()}
+        sent0 = self._sent()
         with open(out_path, "w") as out, DiskSampler(work) as disk:
             t0 = time.perf_counter()
             p = subprocess.Popen(cmd, cwd=work, env=self.env(), stdout=out, stderr=out)
@@ -628,9 +710,26 @@ class Bench:
             tail = "\n".join(out_path.read_text().splitlines()[-30:])
             raise SystemExit(f"snakemake failed in {work} ({label}), exit {rc}:\n{tail}")
         (work / f"processes-{label}.json").write_text(json.dumps(sampler.procs, indent=1))
-        gets = self.eog.file_gets()[eog0:] + self.laads.file_gets()[laads0:]
-        srv = {p: s for s in (self.eog, self.laads) for p in s.file_gets()}
-        downloaded = sum(srv[p].resolve(p).stat().st_size for p in gets)
+        sent1 = self._sent()
+        whole, served, n_ranged = [], {}, 0
+        for name, srv in self.servers.items():
+            with srv._lock:
+                new = srv.requests[n_req[name] :]
+            for method, path, status in new:
+                if method != "GET" or not path.endswith((".tgz", ".h5", ".tif")):
+                    continue
+                if status == 200:
+                    whole.append(srv.resolve(path).stat().st_size)
+                elif status == 206:
+                    n_ranged += 1
+            by_kind: dict[str, int] = {}
+            for path, n in sent1[name].items():
+                d = n - sent0[name].get(path, 0)
+                if d:
+                    kind = Path(path).suffix or "other"  # listings, logins
+                    by_kind[kind] = by_kind.get(kind, 0) + d
+            if by_kind:
+                served[name] = {"bytes": sum(by_kind.values()), "by_kind": by_kind}
         res = {
             "label": label,
             "args": list(args),
@@ -640,8 +739,12 @@ class Bench:
             "processes": sampler.jobs(),
             "snakemake_main_peak_rss_mb": sampler.main_peak_mb(),
             "tree_peak_rss_mb": round(sampler.tree_peak / MB, 1),
-            "files_downloaded": len(gets),
-            "bytes_downloaded": downloaded,
+            "cpu_s_all": round(sum(r.get("cpu_s", 0.0) for r in sampler.procs.values()), 1),
+            "files_downloaded": len(whole),
+            "bytes_downloaded": sum(whole),
+            "ranged_gets": n_ranged,
+            "bytes_sent": sum(v["bytes"] for v in served.values()),
+            "sent": served,
         }
         for lg in sorted((work / "logs" / "stats").rglob("*.log")):
             lines = [ln for ln in lg.read_text().splitlines() if "gather" in ln]
@@ -1201,6 +1304,441 @@ def section_sources(b: Bench, zones: dict) -> dict:
     return out
 
 
+# ---------------------------------------------------------------------------- bytes each way
+
+WAYS = ("download", "window", "auto")  # len.read / blackmarble.read
+TARGET_SEZ_BYTES = 5_000_000  # issue 19: the nine SEZs under 5 MB a month (LEN, EOG notile)
+TARGET_AUTO = 1.1  # auto never above 1.1 x the cheaper way
+PEER_MONTHS = ("2019-01", "2019-02", "2019-03")
+PEER_VERSION = "2026.6.1"
+# the table columns every way must give alike (the statistics, not the provenance)
+STAT_COLUMNS = (
+    "pixels", "pixels_observed", "observed_share", "sum", "mean", "median", "min", "max", "std",
+    "cf_cvg_mean", "cf_cvg_min",
+)  # fmt: skip
+
+
+def window_zone_sets(zones: dict, mode: dict) -> list[tuple[str, Path]]:
+    n1, n2 = mode["sez"]
+    out = [("osm", zones["osm"])] if "osm" in zones else []
+    return out + [(f"sez-{n1}", zones[f"sez-{n1}"]), (f"sez-{n2}", zones[f"sez-{n2}"])]
+
+
+def manifest_summary(work: Path, source: str, months=(MONTH,)) -> dict:
+    """What the listings decided, from the months' manifests: granules per way, and the
+    bytes each way as the listing estimated them (whole files; by window where it asked)."""
+    out = {"granules": 0, "reads": {}, "est_whole": 0, "est_window": 0, "estimated": 0}
+    out["notes"] = []
+    for month in months:
+        m = json.loads((work / "results" / "manifests" / source / f"{month}.json").read_text())
+        for g in m["granules"]:
+            out["granules"] += 1
+            out["reads"][g["read"]] = out["reads"].get(g["read"], 0) + 1
+            out["est_whole"] += g.get("bytes_download") or 0
+            if g.get("bytes_window") is not None:
+                out["est_window"] += g["bytes_window"]
+                out["estimated"] += 1
+        out["notes"] += m.get("notes", [])[:5]
+    return out
+
+
+def _stats_table(work: Path) -> pd.DataFrame:
+    t = table.read(work / "results/zonal_stats.csv")
+    keep = ["zone_id", "month", *[c for c in STAT_COLUMNS if c in t.columns]]
+    return t[keep].sort_values(["zone_id", "month"]).reset_index(drop=True)
+
+
+def same_statistics(a: pd.DataFrame, b: pd.DataFrame) -> dict:
+    """Whether two runs' tables hold the same statistics (exactly; NaN equal to NaN)."""
+    if len(a) != len(b) or list(a["zone_id"]) != list(b["zone_id"]):
+        return {"equal": False, "why": "different rows"}
+    worst, differing = 0.0, 0
+    for c in a.columns[2:]:
+        x, y = a[c].to_numpy(float), b[c].to_numpy(float)
+        both_nan = np.isnan(x) & np.isnan(y)
+        d = np.where(both_nan, 0.0, np.abs(x - y))
+        d = np.nan_to_num(d, nan=np.inf)
+        differing += int((d > 0).sum())
+        worst = max(worst, float(d.max(initial=0.0)))
+    return {"equal": differing == 0, "values_differing": differing, "max_abs_diff": worst}
+
+
+def way_run(
+    b: Bench, work: Path, source: str, zkey: str, zfile: Path, way: str, listed=(MONTH,), **cfg
+) -> dict:
+    """One month from nothing (no file on disk, nothing listed) one way: the stand-in's
+    bytes sent, the manifest's estimates, wall, CPU and peak memory."""
+    label = f"{source}-{zkey}-{way}"
+    log(f"window: {label}")
+    b.configure(work, zfile, source, "coverage", **cfg)
+    shutil.rmtree(work / "resources" / "files", ignore_errors=True)
+    load = Load()
+    r = b.run(work, label, "results/zonal_stats.csv")
+    rules = r["rules"]
+    jobs = r["processes"]
+    out = {
+        "wall_s": r["wall_s"],
+        "bytes_sent": r["bytes_sent"],
+        "sent": r["sent"],
+        "files_whole": r["files_downloaded"],
+        "bytes_whole": r["bytes_downloaded"],
+        "ranged_gets": r["ranged_gets"],
+        "manifest": manifest_summary(work, source, listed),
+        "stats_job_s": rules.get("compute_zone_stats", {}).get("wall_s_max"),
+        "download_job_s": rules.get("download_month_files", {}).get("wall_s_max")
+        or rules.get("download_file", {}).get("wall_s_sum"),
+        "index_job_s": rules.get("index_zone_pixels", {}).get("wall_s_max"),
+        "peak_job_rss_mb": max((p["peak_tree_mb"] for p in jobs.values()), default=0.0),
+        "peak_job": max(jobs, key=lambda k: jobs[k]["peak_tree_mb"]) if jobs else None,
+        "run_peak_rss_mb": r["tree_peak_rss_mb"],
+        "cpu_s_all": r["cpu_s_all"],
+        "disk_extra_gb": r["disk_extra_gb"],
+        "load": load.summary(),
+        "at": time.strftime("%H:%M:%S"),
+    }
+    log(
+        f"  {out['bytes_sent'] / 1e6:,.2f} MB sent ({out['files_whole']} whole files, "
+        f"{out['ranged_gets']} ranged GETs), wall {out['wall_s']} s, reads "
+        f"{out['manifest']['reads']}, peak job {out['peak_job_rss_mb']:.0f} MB"
+    )
+    shutil.rmtree(work / "resources" / "files", ignore_errors=True)  # disk
+    return out
+
+
+def ways_of(b: Bench, source: str, zkey: str, zfile: Path, ways, settings) -> dict:
+    """Each way of reading a source for one zone set, in one working folder; the tables
+    of every way compared with the first's."""
+    work = b.workdir(f"work-window-{source}", fresh=True)
+    out: dict = {}
+    first = None
+    for way in ways:
+        cfg = settings(way)
+        out[way] = way_run(b, work, source, zkey, zfile, way, **cfg)
+        t = _stats_table(work)
+        if first is None:
+            first = (way, t)
+        else:
+            out[way]["same_statistics_as"] = {first[0]: same_statistics(first[1], t)}
+    return out
+
+
+def eog_way(layout: str):
+    """The EOG settings for one layout: ``tiles`` (the tiled archives, today's only way).
+
+    SLOT (issue 19, branch issue19-notile): EOG's untiled global files, ``eog.layout:
+    notile | auto``. Once that branch has landed, add their data (a global GeoTIFF per
+    band under the notile tree, as its stand-in writes them: internally tiled) to
+    :func:`section_window` and return ``{"eog": {"layout": layout}}`` here."""
+    if layout == "tiles":
+        return lambda way: {}
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    if "layout" not in schema["properties"]["eog"]["properties"]:
+        raise NotImplementedError(
+            f"eog.layout: {layout} is not in this branch (issue19-notile has not landed)"
+        )
+    raise NotImplementedError(f"eog.layout: {layout}: its data is not written by this harness yet")
+
+
+def section_window(b: Bench, zones: dict, args) -> dict:
+    """Bytes each way, per month: Light Every Night (len.read) and Black Marble
+    (blackmarble.read) whole files vs window vs auto, EOG's tiled archives, for the nine
+    real SEZs and 1,000 / 10,000 SEZ-sized zones over the world."""
+    px = b.mode["pixel_arcsec"]
+    sets = window_zone_sets(zones, b.mode)
+    if args.window_zones:
+        sets = [(k, z) for k, z in sets if k in args.window_zones.split(",")]
+    sources = args.window_sources.split(",")
+    out: dict = {"month": MONTH, "zone_sets": {k: str(z) for k, z in sets}, "runs": {}}
+    if "len" in sources:
+        out["len_files"] = len_files(b.data / "len", px)
+    if "blackmarble" in sources:
+        tiles = sorted(set().union(*(bm_tiles_for(z, px / 3600) for _, z in sets)))
+        out["blackmarble_files"] = bm_files(b.data / "laads", tiles, px)
+        out["blackmarble_files"]["chunks"] = "600 x 600, gzip level 4 (the stand-in's default)"
+    for source in sources:
+        for zkey, zfile in sets:
+            key = f"{source}/{zkey}"
+            if source == "eog":
+                res = {}
+                for layout in ("tiles", "notile", "auto"):
+                    try:
+                        settings = eog_way(layout)
+                    except NotImplementedError as exc:
+                        res[layout] = {"skipped": str(exc)}
+                        continue
+                    res.update(
+                        {
+                            layout: ways_of(b, source, zkey, zfile, ["download"], settings)[
+                                "download"
+                            ]
+                        }
+                    )
+            else:
+                res = ways_of(
+                    b, source, zkey, zfile, WAYS, lambda way, s=source: {s: {"read": way}}
+                )
+            out["runs"][key] = res
+            out["runs"][key]["ratios"] = way_ratios(source, zkey, res)
+    out["targets"] = window_targets(out)
+    return out
+
+
+def merge_parts(old: dict | None, new: dict) -> dict:
+    """The window section run in parts (``--window-sources``, ``--window-zones``): the
+    runs of earlier parts kept unless rerun, each part's times and load listed, the
+    targets taken again over all runs."""
+    parts = (old or {}).get("parts", [])
+    if old and not parts:
+        parts = [{k: old[k] for k in ("started", "finished", "load") if k in old}]
+    part = {k: new[k] for k in ("started", "finished", "load")}
+    part["runs"] = list(new["runs"])
+    if not old or old.get("month") != new.get("month"):
+        return dict(new, parts=[part])
+    out = dict(old)
+    for k, v in new.items():
+        if k not in ("runs", "parts"):
+            out[k] = v
+    out["zone_sets"] = {**old.get("zone_sets", {}), **new["zone_sets"]}
+    out["runs"] = {**old.get("runs", {}), **new["runs"]}
+    out["parts"] = parts + [part]
+    out["started"] = min(p["started"] for p in out["parts"] if "started" in p)
+    out["targets"] = window_targets(out)
+    return out
+
+
+def way_ratios(source: str, zkey: str, res: dict) -> dict:
+    """window / whole and auto / the cheaper of the two (bytes the stand-in sent)."""
+    if source == "eog" or not all(w in res for w in WAYS):
+        return {}
+    whole, win, auto = (res[w]["bytes_sent"] for w in WAYS)
+    cheaper = min(whole, win)
+    return {
+        "window_over_whole": round(win / whole, 5) if whole else None,
+        "auto_over_cheaper": round(auto / cheaper, 3) if cheaper else None,
+        "cheaper": "window" if win <= whole else "download",
+        "auto_took": res["auto"]["manifest"]["reads"],
+        "wall_window_over_whole": round(res["window"]["wall_s"] / res["download"]["wall_s"], 2),
+        "wall_auto_over_cheaper_way": round(
+            res["auto"]["wall_s"] / res["window" if win <= whole else "download"]["wall_s"], 2
+        ),
+    }
+
+
+def window_targets(out: dict) -> list[dict]:
+    rows = []
+    for key, res in out["runs"].items():
+        source, zkey = key.split("/")
+        r = res.get("ratios") or {}
+        if r.get("auto_over_cheaper") is not None:
+            v = r["auto_over_cheaper"]
+            rows.append(
+                {"target": f"{source} {zkey}: auto <= {TARGET_AUTO} x the cheaper way (bytes)",
+                 "measured": v, "limit": TARGET_AUTO, "met": v <= TARGET_AUTO}
+            )  # fmt: skip
+        if zkey == "osm" and source == "len":
+            for way in ("window", "auto"):
+                v = res[way]["bytes_sent"]
+                rows.append(
+                    {"target": f"len nine SEZs, {way}: under 5 MB a month",
+                     "measured": round(v / 1e6, 3), "limit": TARGET_SEZ_BYTES / 1e6,
+                     "met": v < TARGET_SEZ_BYTES}
+                )  # fmt: skip
+    return rows
+
+
+# ------------------------------------------------------------------ the peer: blackmarblepy
+
+
+def peer_python(args) -> Path | None:
+    p = Path(args.peer_python) if args.peer_python else None
+    return p if p is not None and p.exists() else None
+
+
+def section_peer(b: Bench, zones: dict, args) -> dict:
+    """Nine SEZs x three months of VNP46A3 from the LAADS stand-in: the pipeline (whole
+    files, and blackmarble.read: auto) against blackmarblepy's ``bm_extract`` (pinned
+    :data:`PEER_VERSION`, in its own virtual environment), same served files, one run
+    each, from nothing."""
+    py = peer_python(args)
+    if "osm" not in zones:
+        return {"skipped": "no SEZ outlines found (--sez-dir)"}
+    if py is None:
+        return {"skipped": f"no blackmarblepy Python (--peer-python {args.peer_python})"}
+    px = b.mode["pixel_arcsec"]
+    script = REPO / "bench" / "peer_blackmarblepy.py"
+    version = subprocess.run(
+        [str(py), "-c", "import blackmarble; print(blackmarble.__version__)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    peer_tiles = json.loads(
+        subprocess.run(
+            [str(py), str(script), "tiles", str(zones["osm"])],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout  # fmt: skip
+    )
+    tiles = sorted(set(bm_tiles_for(zones["osm"], px / 3600)) | set(peer_tiles))
+    files = {m: bm_files(b.data / "laads", tiles, px, m) for m in PEER_MONTHS}
+    served = [
+        b.data / "laads" / blackmarble_tiles.month_folder(m) / blackmarble_tiles.file_name(m, t)
+        for m in PEER_MONTHS
+        for t in tiles
+    ]
+    for f in served:  # the same start for everyone: the served files in the page cache
+        _drain(open, str(f))
+    out: dict = {
+        "months": list(PEER_MONTHS),
+        "tiles": tiles,
+        "peer_tiles": peer_tiles,
+        "files": len(served),
+        "file_bytes": sum(f.stat().st_size for f in served),
+        "write_s": sum(f["write_s"] for f in files.values()),
+        "peer_version": version,
+        "pinned": PEER_VERSION,
+    }
+    # blackmarblepy first, then the pipeline whole, then auto
+    prev = (getattr(args, "previous_peer", None) or {}).get("blackmarblepy", {})
+    if args.peer_skip_one_call and "failed" in prev:  # an OOM kill hits the others' work too
+        out["blackmarblepy"] = dict(prev, not_rerun="failed before; see peer-each")
+    else:
+        out["blackmarblepy"] = peer_run(b, py, script, zones["osm"])
+    work = b.workdir("work-peer", fresh=True)
+    months = {"start": PEER_MONTHS[0], "end": PEER_MONTHS[-1]}
+    tables = {}
+    for way in ("download", "auto"):
+        out[f"pipeline_{way}"] = way_run(
+            b, work, "blackmarble", "osm", zones["osm"], way,
+            months=months, blackmarble={"read": way}, listed=PEER_MONTHS,
+        )  # fmt: skip
+        tables[way] = _stats_table(work)
+    out["pipeline_auto"]["same_statistics_as"] = {
+        "download": same_statistics(tables["download"], tables["auto"])
+    }
+    out["agreement"] = peer_agreement(tables["download"], out["blackmarblepy"].get("table"))
+    if "failed" in out["blackmarblepy"]:  # no wall time to compare with: see peer-each
+        return out
+    peer = out["blackmarblepy"]["wall_s"]
+    for way in ("download", "auto"):
+        out[f"pipeline_{way}"]["over_peer_wall"] = round(out[f"pipeline_{way}"]["wall_s"] / peer, 2)
+    out["target"] = {
+        "target": "pipeline no slower than blackmarblepy (nine SEZs, three months, wall)",
+        "download": out["pipeline_download"]["over_peer_wall"],
+        "auto": out["pipeline_auto"]["over_peer_wall"],
+        "met_download": out["pipeline_download"]["over_peer_wall"] <= 1.0,
+        "met_auto": out["pipeline_auto"]["over_peer_wall"] <= 1.0,
+    }
+    return out
+
+
+def section_peer_each(b: Bench, zones: dict, args, peer: dict) -> dict:
+    """The peer section's blackmarblepy run again, one ``bm_extract`` call per tile (when
+    one call over the nine SEZs ran out of memory), against the pipeline runs the peer
+    section recorded; the target taken against it."""
+    py = peer_python(args)
+    if py is None or not peer.get("pipeline_download"):
+        return dict(peer, each={"skipped": "run the peer section first"})
+    script = REPO / "bench" / "peer_blackmarblepy.py"
+    for m in PEER_MONTHS:
+        for t in peer["tiles"]:
+            f = b.data / "laads" / blackmarble_tiles.month_folder(m)
+            _drain(open, str(f / blackmarble_tiles.file_name(m, t)))
+    out = dict(peer)
+    if "failed" in peer["blackmarblepy"]:  # nothing to compare with (older runs kept one)
+        out.pop("target", None)
+        for way in ("download", "auto"):
+            out[f"pipeline_{way}"].pop("over_peer_wall", None)
+    out["blackmarblepy_each"] = r = peer_run(b, py, script, zones["osm"], "extract-each")
+    if "failed" in r:
+        return out
+    work = b.workdir("work-peer")  # the pipeline's table of the peer section (auto: same)
+    out["agreement_each"] = peer_agreement(_stats_table(work), r.get("table"))
+    for way in ("download", "auto"):
+        x = out[f"pipeline_{way}"]
+        x["over_peer_each_wall"] = round(x["wall_s"] / r["wall_s"], 2)
+    out["target"] = {
+        "target": "pipeline no slower than blackmarblepy (nine SEZs, three months, wall; "
+        "blackmarblepy one bm_extract call per tile)",
+        "download": out["pipeline_download"]["over_peer_each_wall"],
+        "auto": out["pipeline_auto"]["over_peer_each_wall"],
+        "met_download": out["pipeline_download"]["over_peer_each_wall"] <= 1.0,
+        "met_auto": out["pipeline_auto"]["over_peer_each_wall"] <= 1.0,
+    }
+    return out
+
+
+def peer_run(b: Bench, py: Path, script: Path, zones_path: Path, mode="extract") -> dict:
+    """``bm_extract`` in a fresh process (its wall from launch, as the pipeline's);
+    ``mode`` ``extract-each``: one call per tile (see ``bench/peer_blackmarblepy.py``)."""
+    work = b.data / f"work-peer-blackmarblepy{'-each' if mode != 'extract' else ''}"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "out").mkdir(parents=True)
+    result = work / "result.json"
+    cmd = [str(py), str(script), mode, str(zones_path), b.laads.origin, EARTHDATA_TOKEN]
+    cmd += [str(work / "out"), str(result), *PEER_MONTHS]
+    env = dict(b.env(), TQDM_DISABLE="1")
+    sent0 = b._sent()["blackmarble"]
+    n0 = len(b.laads.requests)
+    load = Load()
+    log(f"peer: blackmarblepy bm_extract ({mode}), nine SEZs x three months")
+    with open(work / "peer.out", "w") as f:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=work, env=env, stdout=f, stderr=f)
+        sampler = ProcSampler(p.pid)
+        try:
+            rc = p.wait(timeout=3600)  # its manifest search retries forever on a dead server
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = "timeout"
+        wall = time.perf_counter() - t0
+        sampler.stop()
+    if rc != 0:
+        tail = "\n".join((work / "peer.out").read_text().splitlines()[-20:])
+        peak = round(max((r["hwm"] for r in sampler.procs.values()), default=0) / MB, 1)
+        why = "killed by the kernel's OOM killer" if rc == -9 else f"exit {rc}"
+        log(f"  failed: {why} after {wall:.1f} s, peak RSS {peak:.0f} MB")
+        return {"failed": why, "tail": tail, "wall_s": round(wall, 2), "peak_rss_mb": peak}
+    sent = {
+        k: v - sent0.get(k, 0) for k, v in b._sent()["blackmarble"].items() if v != sent0.get(k, 0)
+    }
+    gets = [r for r in b.laads.requests[n0:] if r[0] == "GET"]
+    res = json.loads(result.read_text())
+    out = {
+        "wall_s": round(wall, 2),
+        **res,
+        "bytes_sent": sum(sent.values()),
+        "files_whole": sum(1 for r in gets if r[1].endswith(".h5") and r[2] == 200),
+        "api_requests": sum(1 for r in gets if r[1].startswith("/api/")),
+        "peak_rss_mb": round(max((r["hwm"] for r in sampler.procs.values()), default=0) / MB, 1),
+        "cpu_s_all": round(sum(r.get("cpu_s", 0.0) for r in sampler.procs.values()), 1),
+        "disk_gb": round(sum(f.stat().st_size for f in (work / "out").iterdir()) / 1e9, 3),
+        "load": load.summary(),
+        "at": time.strftime("%H:%M:%S"),
+    }
+    log(f"  {out['wall_s']} s ({out['bm_extract_s']} s in bm_extract), "
+        f"{out['bytes_sent'] / 1e6:.1f} MB, peak {out['peak_rss_mb']:.0f} MB")  # fmt: skip
+    return out
+
+
+def peer_agreement(pipe: pd.DataFrame, peer_csv: str | None) -> dict:
+    """The pipeline's sums against blackmarblepy's (different edge rules: exactextract on
+    a mosaic clipped at pixel centres, a tile grid shifted by up to 2^-13 degrees, no
+    cloud-free count; see docs/evidence/blackmarblepy.md §4.2): relative differences."""
+    if not peer_csv:
+        return {}
+    peer = pd.read_csv(peer_csv)
+    peer["month"] = pd.to_datetime(peer["date"]).dt.strftime("%Y-%m")
+    m = pipe.merge(peer, on=["zone_id", "month"], how="inner")
+    ok = m["sum"].notna() & m["ntl_sum"].notna() & (m["ntl_sum"].abs() > 0)
+    rel = (m.loc[ok, "sum"] - m.loc[ok, "ntl_sum"]).abs() / m.loc[ok, "ntl_sum"].abs()
+    return {
+        "rows_compared": int(ok.sum()),
+        "rows": int(len(m)),
+        "sum_rel_diff_median": round(float(rel.median()), 4) if len(rel) else None,
+        "sum_rel_diff_max": round(float(rel.max()), 4) if len(rel) else None,
+    }
+
+
 # ---------------------------------------------------------------------------- verdicts
 
 
@@ -1532,6 +2070,182 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _zone_label(zkey: str) -> str:
+    if zkey == "osm":
+        return "nine SEZs"
+    return f"{int(zkey.split('-')[1]):,} zones"
+
+
+def _mb(n) -> str:
+    if n is None:
+        return ""
+    return f"{n / 1e6:,.3f}" if n < 1e7 else f"{n / 1e6:,.0f}"
+
+
+def markdown_window(res: dict) -> str:
+    """The tables of the ``window`` and ``peer`` sections."""
+    meta = res.get("meta", {})
+    lines = []
+    w = res.get("window")
+    if w:
+        parts = w.get("parts") or [{k: w[k] for k in ("started", "finished", "load")}]
+        when = "; ".join(
+            f"{p['started']} to {p['finished'][11:]}: load average "
+            f"{p['load']['loadavg_start'][0]} at the start, {p['load']['loadavg_end'][0]} at "
+            f"the end, other processes kept {p['load']['other_cores_mean']} cores busy"
+            for p in parts
+        )
+        lines += [
+            f"Bytes each way, one month ({w['month']}), full-size files served on 127.0.0.1 "
+            f'({meta.get("pixel_arcsec")}" pixels; {meta.get("cpus")} cores and '
+            f"{meta.get('mem_gb')} GB RAM shared with other users; run in {len(parts)} "
+            f"part(s): {when}).",
+            "",
+        ]
+        lf = w.get("len_files")
+        if lf:
+            f = lf["files"]["avg_rade9"]
+            lines.append(
+                f"Light Every Night: two global COGs of {f['shape'][1]} x {f['shape'][0]} "
+                f"pixels ({f['block'][0]} x {f['block'][1]} internal tiles, "
+                f"{f['compress']}, {len(f['overviews'])} overviews): radiance "
+                f"{lf['files']['avg_rade9']['bytes'] / 1e9:.2f} GB, cloud-free nights "
+                f"{lf['files']['n_cf']['bytes'] / 1e9:.2f} GB."
+            )
+        bf = w.get("blackmarble_files")
+        if bf:
+            lines.append(
+                f"Black Marble: {len(bf['tiles'])} VNP46A3 tiles of {bf['shape'][0]} x "
+                f"{bf['shape'][1]} pixels ({bf['bytes'] / 1e9:.1f} GB), 2-D datasets chunked "
+                "600 x 600 and gzipped as the stand-in writes them (real files' chunking is "
+                "not known)."
+            )
+        lines += [
+            "",
+            "| source | zones | way | MB sent | whole files | ranged GETs | listing's estimate "
+            "by window / whole (MB) | read as | wall (s) | stats job (s) | peak job RSS (MB) "
+            "| same statistics as whole |",
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+        ]
+        for key, runs in w["runs"].items():
+            source, zkey = key.split("/")
+            for way, r in runs.items():
+                if way == "ratios":
+                    continue
+                name = f"eog ({way})" if source == "eog" else source
+                if "skipped" in r:
+                    lines.append(
+                        f"| {name} | {_zone_label(zkey)} | | | | | | {r['skipped']} | | | | |"
+                    )
+                    continue
+                m = r["manifest"]
+                est = (
+                    f"{_mb(m['est_window'])} / {_mb(m['est_whole'])}"
+                    if m["estimated"]
+                    else f"- / {_mb(m['est_whole'])}"
+                )
+                same = next(iter(r.get("same_statistics_as", {}).values()), None)
+                same = "" if same is None else ("yes" if same["equal"] else "**no**")
+                reads = ", ".join(f"{k} {v}" for k, v in sorted(m["reads"].items()))
+                lines.append(
+                    f"| {name} | {_zone_label(zkey)} | {'whole' if way == 'download' else way} "
+                    f"| {_mb(r['bytes_sent'])} | {r['files_whole']} | {r['ranged_gets']:,} | {est} "
+                    f"| {reads} | {r['wall_s']:.1f} | {_f(r['stats_job_s'], '{:.1f}')} "
+                    f"| {r['peak_job_rss_mb']:.0f} | {same} |"
+                )
+        lines += [
+            "",
+            "MB sent: the body bytes the stand-in sent during the run (its own count, "
+            "listings, headers read to decide and every range included: the truth); the "
+            "listing's estimate: what `list_month_files` wrote in the manifest (by window: "
+            "headers or metadata plus the blocks or chunks holding zone pixels, plus 2 kB a "
+            "request; whole: the files' sizes); wall: the whole `snakemake` run from nothing "
+            "(zones, index, listing, downloads, statistics, table); peak job RSS: the largest "
+            "job's processes (/proc).",
+            "",
+            "| source | zones | whole (MB) | window (MB) | auto (MB) | window / whole "
+            "| auto / cheaper | auto read | wall window / whole | wall auto / cheaper way |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+        ]
+        for key, runs in w["runs"].items():
+            source, zkey = key.split("/")
+            r = runs.get("ratios")
+            if not r:
+                continue
+            lines.append(
+                f"| {source} | {_zone_label(zkey)} | {_mb(runs['download']['bytes_sent'])} "
+                f"| {_mb(runs['window']['bytes_sent'])} | {_mb(runs['auto']['bytes_sent'])} "
+                f"| {r['window_over_whole']:.4f} | {r['auto_over_cheaper']:.3f} "
+                f"| {', '.join(f'{k} {v}' for k, v in sorted(r['auto_took'].items()))} "
+                f"| {r['wall_window_over_whole']} | {r['wall_auto_over_cheaper_way']} |"
+            )
+        if w.get("targets"):
+            lines += [
+                "",
+                "| target (issue 19) | measured | limit | met |",
+                "| --- | ---: | ---: | --- |",
+            ]
+            for t in w["targets"]:
+                lines.append(
+                    f"| {t['target']} | {t['measured']} | {t['limit']} "
+                    f"| {'yes' if t['met'] else '**no**'} |"
+                )
+    pr = res.get("peer")
+    if pr and "skipped" not in pr:
+        bp = pr["blackmarblepy"]
+        lines += [
+            "",
+            f"Black Marble against blackmarblepy {pr['peer_version']} (`bm_extract`), nine SEZs "
+            f"x {len(pr['months'])} months ({pr['months'][0]}..{pr['months'][-1]}), "
+            f"{pr['files']} full-size VNP46A3 files ({pr['file_bytes'] / 1e6:,.0f} MB) served "
+            f"by the LAADS stand-in (its archive for the pipeline, its `/api/v2/content/"
+            f"details` search for blackmarblepy); one run each, from nothing, {pr['started']}"
+            f" to {pr['finished']} (load average {pr['load']['loadavg_start'][0]} / "
+            f"{pr['load']['loadavg_end'][0]}):",
+            "",
+            "| run | wall (s) | / blackmarblepy | MB sent | whole files | CPU, all processes (s) "
+            "| peak RSS (MB) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        each = pr.get("blackmarblepy_each")
+        ratio_key = "over_peer_each_wall" if each and "failed" not in each else "over_peer_wall"
+        ref = each if ratio_key == "over_peer_each_wall" else bp
+        for name, r in (("one call, nine zones", bp), ("one call per tile", each)):
+            if not r:
+                continue
+            if "failed" in r:
+                lines.append(
+                    f"| blackmarblepy `bm_extract`, {name}: **{r['failed']}** after "
+                    f"{r['wall_s']:.0f} s at {r.get('peak_rss_mb', 0):,.0f} MB | | | | | | |"
+                )
+                continue
+            lines.append(
+                f"| blackmarblepy `bm_extract`, {name} (in `bm_extract`: {r['bm_extract_s']} s) "
+                f"| {r['wall_s']:.1f} | {'1' if r is ref else ''}"
+                f" | {_mb(r['bytes_sent'])} | {r['files_whole']} "
+                f"| {r['cpu_s_all']} | {r['peak_rss_mb']:.0f} |"
+            )
+        for way in ("download", "auto"):
+            r = pr[f"pipeline_{way}"]
+            label = "whole files" if way == "download" else "`blackmarble.read: auto`"
+            lines.append(
+                f"| pipeline, {label} | {r['wall_s']:.1f} | {_f(r.get(ratio_key))} "
+                f"| {_mb(r['bytes_sent'])} | {r['files_whole']} | {r['cpu_s_all']} "
+                f"| {r['run_peak_rss_mb']:.0f} |"
+            )
+        ag = pr.get("agreement_each") or pr.get("agreement") or {}
+        if ag.get("rows_compared"):
+            lines.append(
+                f"\nSums, pipeline (whole files) against blackmarblepy, {ag['rows_compared']} "
+                f"zone-months: median relative difference {ag['sum_rel_diff_median']:.2%}, "
+                f"largest {ag['sum_rel_diff_max']:.2%} (different edge rules, see "
+                "docs/evidence/blackmarblepy.md §4.2)."
+            )
+    elif pr:
+        lines += ["", f"Peer: {pr['skipped']}"]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -1540,12 +2254,28 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="reduced sizes, to check the code")
     ap.add_argument("--data", type=Path, default=REPO / "bench-data")
     ap.add_argument("--out", type=Path, help="default: bench/results.json (quick: in --data)")
-    ap.add_argument("--sections", default=",".join(SECTIONS), help=",".join(SECTIONS))
+    default = ",".join(s for s in SECTIONS if s != "peer-each")
+    ap.add_argument("--sections", default=default, help=",".join(SECTIONS))
     ap.add_argument("--sez-dir", type=Path, default=REPO.parent / "shared/data/sez-osm")
     ap.add_argument("--rounds", type=int, help="floor/stats job rounds (default 3, quick 1)")
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--force-naive", action="store_true", help="even with little free RAM")
     ap.add_argument("--table", nargs="?", const="", help="print the tables of a results file")
+    ap.add_argument(
+        "--window-sources", default="len,blackmarble,eog", help="window: sources to run"
+    )
+    ap.add_argument("--window-zones", help="window: zone sets to run (osm,sez-1000,sez-10000)")
+    ap.add_argument(
+        "--peer-python",
+        help="peer: the Python of a virtual environment with blackmarblepy==2026.6.1 "
+        "(default: <data>/bmpy/bin/python)",
+    )
+    ap.add_argument(
+        "--peer-skip-one-call",
+        action="store_true",
+        help="peer: keep a failed earlier bm_extract over all zones at once (out of memory "
+        "at full size) instead of running it again",
+    )
     ap.add_argument("--index-worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.index_worker:
@@ -1556,8 +2286,11 @@ def main(argv=None) -> int:
     out_path = args.out or (
         data / "results.json" if args.quick else REPO / "bench" / "results.json"
     )
+    win_path = out_path.with_name(f"{out_path.stem}-window.json")
+    args.peer_python = args.peer_python or str(args.data / "bmpy" / "bin" / "python")
     if args.table is not None:
-        print(markdown(json.loads(Path(args.table or out_path).read_text())))
+        shown = json.loads(Path(args.table or out_path).read_text())
+        print(markdown_window(shown) if "window" in shown or "peer" in shown else markdown(shown))
         return 0
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
@@ -1570,6 +2303,9 @@ def main(argv=None) -> int:
     res: dict = json.loads(out_path.read_text()) if out_path.exists() else {}
     if res.get("meta", {}).get("mode") != mode_name:
         res = {}  # another mode's results, or the old benchmark's
+    resw: dict = json.loads(win_path.read_text()) if win_path.exists() else {}
+    if resw.get("meta", {}).get("mode") != mode_name:
+        resw = {}
     t_start = time.perf_counter()
     res["meta"] = {
         "mode": mode_name,
@@ -1586,23 +2322,50 @@ def main(argv=None) -> int:
     load = Load()
     zones = write_zone_files(data / "zones", mode, args.sez_dir)
     eog_root = data / "eog"
-    res.setdefault("data", {})["eog"] = eog_archives(eog_root / SERVER_PATH, mode["pixel_arcsec"])
-    res["data"]["eog"]["load"] = load.summary()
-    archives = res["data"]["eog"]["archives"]
+    # EOG's archives (4.7 GB full-size) only where a section reads them
+    needs_eog = any(s not in WINDOW_SECTIONS for s in sections) or (
+        "window" in sections and "eog" in args.window_sources.split(",")
+    )
+    if needs_eog:
+        eog = eog_archives(eog_root / SERVER_PATH, mode["pixel_arcsec"])
+        res.setdefault("data", {})["eog"] = eog
+        res["data"]["eog"]["load"] = load.summary()
+        archives = res["data"]["eog"]["archives"]
+    (eog_root / SERVER_PATH).mkdir(parents=True, exist_ok=True)
     (data / "laads").mkdir(exist_ok=True)
+
+    (data / "len").mkdir(exist_ok=True)
 
     from sezlights_standin.eog import EOGServer
     from sezlights_standin.laads import LAADSServer
+    from sezlights_standin.s3bucket import S3BucketServer
 
     eog_srv = EOGServer(eog_root, users={USER: PASSWORD}, clients={CLIENT_ID: CLIENT_SECRET})
     laads_srv = LAADSServer(data / "laads", token=EARTHDATA_TOKEN)
-    with eog_srv, laads_srv:
-        b = Bench(data, mode, eog_srv, laads_srv)
+    bucket_srv = S3BucketServer(data / "len")
+    resw["meta"] = dict(res["meta"], sections_run=[s for s in sections if s in WINDOW_SECTIONS])
+    res["meta"]["sections_run"] = [s for s in sections if s not in WINDOW_SECTIONS]
+    with eog_srv, laads_srv, bucket_srv:
+        b = Bench(data, mode, eog_srv, laads_srv, bucket_srv)
         for name in SECTIONS:
             if name not in sections:
                 continue
             load = Load()
             log(f"== {name}")
+            if name in WINDOW_SECTIONS:
+                started = dt.datetime.now().isoformat(timespec="seconds")
+                section = section_window if name == "window" else section_peer
+                if name == "peer-each":
+                    resw["peer"] = section_peer_each(b, zones, args, resw.get("peer", {}))
+                    win_path.write_text(json.dumps(resw, indent=2, default=str))
+                    continue
+                args.previous_peer = resw.get("peer")
+                part = section(b, zones, args)
+                part.update(started=started, load=load.summary())
+                part["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+                resw[name] = merge_parts(resw.get(name), part) if name == "window" else part
+                win_path.write_text(json.dumps(resw, indent=2, default=str))
+                continue
             if name == "floor":
                 res["floor"] = floor_summary([floor_pass(archives)])
             elif name == "stats":
@@ -1619,13 +2382,20 @@ def main(argv=None) -> int:
             res[name]["load"] = load.summary()
             res["requirements"] = requirements(res)
             out_path.write_text(json.dumps(res, indent=2, default=str))
-    res["coefficients"] = coefficients(res)
-    res["meta"]["total_wall_s"] = round(time.perf_counter() - t_start, 1)
-    res["meta"]["finished"] = dt.datetime.now().isoformat(timespec="seconds")
-    res["requirements"] = requirements(res)
-    out_path.write_text(json.dumps(res, indent=2, default=str))
-    print(markdown(res))
-    log(f"results in {out_path}")
+    total = round(time.perf_counter() - t_start, 1)
+    finished = dt.datetime.now().isoformat(timespec="seconds")
+    if res["meta"]["sections_run"]:
+        res["coefficients"] = coefficients(res)
+        res["meta"].update(total_wall_s=total, finished=finished)
+        res["requirements"] = requirements(res)
+        out_path.write_text(json.dumps(res, indent=2, default=str))
+        print(markdown(res))
+        log(f"results in {out_path}")
+    if resw["meta"]["sections_run"]:
+        resw["meta"].update(total_wall_s=total, finished=finished)
+        win_path.write_text(json.dumps(resw, indent=2, default=str))
+        print(markdown_window(resw))
+        log(f"results in {win_path}")
     return 0
 
 

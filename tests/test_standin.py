@@ -742,6 +742,57 @@ def test_laads_faults_and_401_option(small_laads_tree):
         assert requests.get(f"{srv.origin}{month}.csv").status_code == 200
 
 
+def test_laads_search_api_as_blackmarblepy_reads_it(laads, small_laads_tree):
+    """GET /api/v2/content/details (docs/evidence/blackmarblepy.md §2.1): public, the
+    month starts in the range (both ends), tiles meeting the box, pages from 1."""
+    api = laads.origin + "/api/v2/content/details"
+    q = {
+        "products": "VNP46A3",
+        "archiveSet": "5200",
+        "temporalRanges": "2019-01-01..2019-02-01",
+        "regions": "[BBOX]W-180.0 N90.0 E180.0 S-90.0",
+        "page": 1,
+    }
+    r = requests.get(api, params=q)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    body = r.json()
+    assert body["n_pages"] == 1 and len(body["content"]) == 4  # two tiles, two months
+    first = body["content"][0]
+    assert set(first) == {"name", "start", "downloadsLink", "size"}
+    assert first["start"] == "2019-01-01 00:00:00"
+    path = urlsplit(first["downloadsLink"]).path
+    assert path == f"{laads_month()}/{first['name']}"
+    assert first["size"] == (small_laads_tree / path.lstrip("/")).stat().st_size
+    ok = requests.get(first["downloadsLink"], headers={"Authorization": f"Bearer {EDL_TOKEN}"})
+    assert len(ok.content) == first["size"]
+    # the range's ends are month starts, both included; one month only
+    one = requests.get(api, params={**q, "temporalRanges": "2019-02-01..2019-02-01"}).json()
+    assert {e["start"] for e in one["content"]} == {"2019-02-01 00:00:00"}
+    # the box: h21v09 is 30..40 E, 0..10 S (h20v12, 20..30 E, 30..40 S, is far): a box
+    # inside it lists it alone, and so does a box that only touches its west edge
+    inside = requests.get(api, params={**q, "regions": "[BBOX]W31.0 N-1.0 E32.0 S-2.0"}).json()
+    assert {e["name"].split(".")[2] for e in inside["content"]} == {"h21v09"}
+    edge = requests.get(api, params={**q, "regions": "[BBOX]W29.0 N-1.0 E30.0 S-2.0"}).json()
+    assert {e["name"].split(".")[2] for e in edge["content"]} == {"h21v09"}
+    nowhere = requests.get(api, params={**q, "regions": "[BBOX]W-10.0 N50.0 E-9.0 S49.0"})
+    assert nowhere.json() == {"content": [], "n_pages": 1}
+    # pages
+    laads.api_page_size = 3
+    try:
+        p1 = requests.get(api, params=q).json()
+        p2 = requests.get(api, params={**q, "page": 2}).json()
+    finally:
+        laads.api_page_size = 100
+    assert p1["n_pages"] == p2["n_pages"] == 2
+    assert [e["name"] for e in p1["content"] + p2["content"]] == [
+        e["name"] for e in body["content"]
+    ]
+    # no token needed (the one header recorded is the file's); a query it cannot read: 400
+    assert laads.auth_headers == [f"Bearer {EDL_TOKEN}"]
+    assert requests.get(api, params={"products": "VNP46A3"}).status_code == 400
+    assert requests.get(api, params={**q, "regions": "somewhere"}).status_code == 400
+
+
 # ------------------------------------------------------------------- Black Marble files
 
 

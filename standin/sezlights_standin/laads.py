@@ -39,25 +39,51 @@ Serves ``root`` laid out as on LAADS (docs/evidence/blackmarble.md §1):
 - Range, Content-Length and the faults of :class:`~.httpserver.StandinServer`; error
   pages look like nginx's (§2.2: LAADS's 504 came as an nginx page, blackmarbler #13).
 
-Not modelled: the ``/api/v2/content/details`` search API (§1.4), the signed-URL redirect
-to another subdomain (§2.2, NOT confirmed), throttling of concurrent downloads (§2.4).
+- **The search API** ``GET /api/v2/content/details`` (what blackmarblepy 2026.6.1 asks;
+  docs/evidence/blackmarblepy.md §2.1 and "What a stand-in must add"): public (no token
+  arrives), query ``products``, ``archiveSet``, ``temporalRanges=YYYY-MM-DD..YYYY-MM-DD``
+  (both ends included), ``regions=[BBOX]W{w} N{n} E{e} S{s}`` and ``page`` (from 1). It
+  answers ``200 application/json`` ``{"content": [{"name", "start", "downloadsLink",
+  "size"}], "n_pages": N}``: every ``.h5`` under ``archive/allData/{archiveSet}/
+  {product}/{YYYY}/{DOY}/`` whose month start (the folder's day of year) lies in the
+  range, ``start`` as ``"YYYY-MM-DD 00:00:00"``, ``downloadsLink`` absolute (public
+  scripts pass it to ``requests.get`` as it is), ``size`` in bytes, sorted by name,
+  :attr:`LAADSServer.api_page_size` entries a page. ``regions`` keeps the files whose
+  10-degree tile (``hHHvVV`` in the name, :func:`.grids.bm_tile`) meets the box, edges
+  included (the evidence allows ignoring it; the real API's handling is NOT confirmed:
+  a box the client rounded to 2 decimals may reach a neighbouring tile, which is then
+  listed too). A request without ``products``, ``archiveSet`` or ``temporalRanges``, or
+  with one it cannot read, gets 400 JSON (its body is this stand-in's guess). Only
+  ``name``, ``start``, ``downloadsLink``, ``size`` and ``n_pages`` are what the client
+  reads; the rest of the real answer is NOT confirmed.
+
+Not modelled: the signed-URL redirect to another subdomain (§2.2, NOT confirmed),
+throttling of concurrent downloads (§2.4).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
 import io
 import json
+import math
+import re
 import secrets
 import time
 from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
+from . import grids
 from .httpserver import StandinHandler, StandinServer
 
 ARCHIVE = "/archive/allData"
+API_DETAILS = "/api/v2/content/details"
+API_PAGE_SIZE = 100  # entries per page of the search API (the real page size is not known)
+_BBOX = re.compile(r"^\[BBOX\]W(?P<w>-?[\d.]+) N(?P<n>-?[\d.]+) E(?P<e>-?[\d.]+) S(?P<s>-?[\d.]+)$")
+_TILE = re.compile(r"\.(h\d\dv\d\d)\.")
 EDL_PATH = "/oauth/authorize"
 EDL_CLIENT_ID = "Xx9sTandInLaAdSCl1entId"  # made up: the real LAADS client id is not needed
 LISTING_FIELDS = ("name", "last_modified", "size")  # only "name" is confirmed (see above)
@@ -133,6 +159,8 @@ class _LAADSHandler(StandinHandler):
                 return
             return self.reply(200, earthdata_login_page(), "text/html; charset=utf-8", fault=fault)
         good = auth is not None and secrets.compare_digest(auth, f"Bearer {srv.token}")
+        if path == API_DETAILS:
+            return self.content_details()
         if path != ARCHIVE and not path.startswith(ARCHIVE + "/"):
             return self.not_found(f"The path '{path}' cannot be found.")
         if self.command not in ("GET", "HEAD"):
@@ -176,6 +204,32 @@ class _LAADSHandler(StandinHandler):
             )
         return self.serve_file(target, fault)
 
+    def content_details(self) -> None:
+        """The search API (see the module doc): public, one page of matching files."""
+        if self.command not in ("GET", "HEAD"):
+            return self.error(405)
+        fault = self.take_fault()
+        if fault is True:
+            return
+        q = {k: v[0] for k, v in parse_qs(self.query, keep_blank_values=True).items()}
+        try:
+            found = self.server.search(
+                q["products"], q["archiveSet"], q["temporalRanges"], q.get("regions")
+            )
+            page = int(q.get("page", "1"))
+            if page < 1:
+                raise ValueError("page starts at 1")
+        except (KeyError, ValueError) as exc:
+            what = f"missing parameter {exc}" if isinstance(exc, KeyError) else str(exc)
+            payload = {"detail": what, "status": 400, "title": "Bad Request"}
+            return self.reply_json(400, payload, fault=fault)
+        size = self.server.api_page_size
+        body = {
+            "content": found[(page - 1) * size : page * size],
+            "n_pages": max(1, math.ceil(len(found) / size)),
+        }
+        self.reply_json(200, body, fault=fault)
+
     def not_found(self, detail: str, fault=None, title: str = "Not Found") -> None:
         payload = {
             "detail": detail,
@@ -191,6 +245,15 @@ class _LAADSHandler(StandinHandler):
         if how in ("401", "403"):
             return self.error(int(how))
         self.redirect(self.server.login_location())
+
+
+def _meets(tile: str, box: tuple[float, float, float, float]) -> bool:
+    """Whether a Black Marble tile meets the box (west, south, east, north), edges included."""
+    transform, _, _ = grids.bm_tile(tile, grids.BM_TILE_DEGREES)
+    west, north = transform.c, transform.f
+    east, south = west + grids.BM_TILE_DEGREES, north - grids.BM_TILE_DEGREES
+    w, s, e, n = box
+    return w <= east and e >= west and s <= north and n >= south
 
 
 def _app_shell(path: str) -> bytes:
@@ -228,6 +291,7 @@ class LAADSServer(StandinServer):
         self.unauthorized = unauthorized
         self.listings_need_token = listings_need_token
         self.listing_auth: list[str | None] = []
+        self.api_page_size = API_PAGE_SIZE
 
     def note_listing_auth(self, header: str | None) -> None:
         with self._lock:
@@ -237,6 +301,41 @@ class LAADSServer(StandinServer):
         super().reset_log()
         with self._lock:
             self.listing_auth.clear()
+
+    def search(
+        self, products: str, archive_set: str, ranges: str, regions: str | None = None
+    ) -> list[dict]:
+        """The search API's entries (see the module doc), sorted by name; ValueError for a
+        query it cannot read."""
+        first, sep, last = ranges.partition("..")
+        start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last if sep else first)
+        box = None
+        if regions:
+            m = _BBOX.match(regions.strip())
+            if not m:
+                raise ValueError(f"cannot read regions {regions!r}")
+            box = tuple(float(m[k]) for k in ("w", "s", "e", "n"))
+        out = []
+        for product in products.split(","):
+            base = self.root / ARCHIVE.lstrip("/") / archive_set / product.strip()
+            for f in sorted(base.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9][0-9]/*.h5")):
+                year, doy = int(f.parent.parent.name), int(f.parent.name)
+                day = dt.date(year, 1, 1) + dt.timedelta(days=doy - 1)
+                if f.name.startswith(".") or not start <= day <= end:
+                    continue
+                tile = _TILE.search(f.name)
+                if box is not None and (tile is None or not _meets(tile[1], box)):
+                    continue
+                rel = f.relative_to(self.root).as_posix()
+                out.append(
+                    {
+                        "name": f.name,
+                        "start": f"{day.isoformat()} 00:00:00",
+                        "downloadsLink": self.absolute("/" + rel),
+                        "size": f.stat().st_size,
+                    }
+                )
+        return sorted(out, key=lambda e: e["name"])
 
     @property
     def login_url(self) -> str:
