@@ -302,14 +302,31 @@ def kept_mosaics(wildcards=None):
     )
 
 
+def pending_listings():
+    """The manifests whose listing (a checkpoint) has still to run, as plain paths."""
+    pending = []
+    for source in SOURCES:
+        for month in run_months():
+            try:
+                checkpoints.list_month_files.get(source=source, month=month)
+            except IncompleteCheckpointException:
+                pending.append(f"results/manifests/{source}/{month}.json")
+    return pending
+
+
 def run_targets(wildcards):
-    """What a run makes. The month plan and every listing are asked for first (when they
-    are checkpoints still to run, this waits for them): a re-listing that changes nothing
-    then leaves nothing to do (a job planned before a checkpoint keeps its reasons).
+    """What a run makes. The month plan and every listing are asked for first: while
+    some listing has still to run, the run's targets are those listings, all at once
+    (not one month after another), and this is asked again as each finishes (the job
+    depends on them); a re-listing that changes nothing then leaves nothing to do (a job
+    planned before a checkpoint keeps its reasons).
 
     The per-month tables are targets themselves, not only the combined table's inputs:
     Snakemake remakes a missing file only for a job that runs, so a per-month table
     deleted after the table was made (an interrupted --forcerun) would stay missing."""
+    pending = pending_listings()
+    if pending:
+        return pending
     return [
         *stats_tables(),
         "results/zonal_stats.csv",
