@@ -85,7 +85,7 @@ def resource_functions() -> dict:
     m = re.search(r"^MAP_PIXELS = (\d+)", text, re.M)
     ns["MAP_PIXELS"] = int(m[1])
     for fm in re.finditer(r"^def (\w+)\(.*?(?=^\S)", text, re.M | re.S):
-        if fm[1] == "_read_json" or fm[1].endswith("_mem_mb"):
+        if fm[1] in ("_local", "_read_json") or fm[1].endswith("_mem_mb"):
             exec(fm[0], ns)
     return ns
 

@@ -303,14 +303,18 @@ def kept_mosaics(wildcards=None):
 
 
 def pending_listings():
-    """The manifests whose listing (a checkpoint) has still to run, as plain paths."""
+    """The manifests whose listing (a checkpoint) has still to run, as plain paths. With
+    nothing to run (--report), a manifest there is the one the report uses."""
     pending = []
     for source in SOURCES:
         for month in run_months():
+            path = f"results/manifests/{source}/{month}.json"
+            if workflow.executor_plugin is None and os.path.exists(path):
+                continue
             try:
                 checkpoints.list_month_files.get(source=source, month=month)
             except IncompleteCheckpointException:
-                pending.append(f"results/manifests/{source}/{month}.json")
+                pending.append(path)
     return pending
 
 
