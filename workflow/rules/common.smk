@@ -372,8 +372,10 @@ def _local(path):
     jobs used): fetch it with the plugin's own synchronous retrieve, or the value would
     be <TBD> and the Batch submission fail."""
     if not os.path.exists(path) and getattr(path, "is_storage", False):
-        os.makedirs(os.path.dirname(str(path)) or ".", exist_ok=True)
-        path.storage_object.retrieve_object()
+        obj = path.storage_object
+        if obj.exists():  # not yet made (a dry run, planning ahead): stays <TBD>
+            os.makedirs(os.path.dirname(str(path)) or ".", exist_ok=True)
+            obj.retrieve_object()
     return path
 
 
