@@ -80,10 +80,19 @@ def upgrade(config: MutableMapping) -> list[str]:
             f"config key {'.'.join(old)} is now {'.'.join(new)} (each source has its own block); "
             f"read as {'.'.join(new)}: {value!r}. Update your config file."
         )
-    for block in ("source",):  # emptied by the moves above
-        if isinstance(config.get(block), MutableMapping) and not config[block]:
-            del config[block]
+    _drop_empty(config, "source")  # emptied by the moves above (source.auth too)
     return notes
+
+
+def _drop_empty(node: MutableMapping, key: str) -> None:
+    """Remove ``node[key]`` if it is a mapping holding nothing but empty mappings."""
+    value = node.get(key)
+    if not isinstance(value, MutableMapping):
+        return
+    for sub in list(value):
+        _drop_empty(value, sub)
+    if not value:
+        del node[key]
 
 
 def months(config, end: str | None = None) -> list[str]:
