@@ -374,3 +374,14 @@ def test_each_retry_wait_is_in_the_progress_file_while_it_lasts(site, folder, tm
         assert written < w["next_try"] <= written + 0.3 * 2 ** (n - 1) + 0.1
         assert 55 < w["budget_ends"] - written <= 60 and w["tries_left"] < 20
     assert json.loads(path.read_text())["waiting"] == []  # the file came: no wait left
+
+
+def test_a_progress_file_left_mid_write_by_a_killed_job_is_cleared(tmp_path):
+    """SIGKILL while the progress file was being replaced leaves its temporary copy; the
+    next job of that log clears it (tests/test_faults_process.py finds no leftover)."""
+    from sezlights.download import Progress
+
+    (tmp_path / ".2019-02.log.progress.gjm0cjrd.tmp").write_text("{}")
+    (tmp_path / "unrelated.tmp").write_text("")
+    Progress(tmp_path / "2019-02.log.progress", "eog 2019-02")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["unrelated.tmp"]

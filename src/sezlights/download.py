@@ -90,6 +90,9 @@ class Progress:
         self._files: dict[str, tuple[int, int | None]] = {}
         self._waiting: dict[str, dict] = {}
         self._lock = threading.Lock()
+        if self.path is not None:  # what a killed run's job left mid-write
+            for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
 
     @property
     def bytes(self) -> int:
