@@ -288,16 +288,7 @@ class RemoteTiff:
                 if type(exc) is not UserError:  # changed, gone, refused
                     raise
                 what = str(exc)  # an open that failed (GDAL's own retries spent)
-            self.budget.note(what)
-            wait = self.budget.next_wait()
-            if wait is None:
-                raise DownloadError(
-                    f"gave up reading {self.name} by window after {self.budget.n_failures} "
-                    f"failed tries ({self.budget.limits()}): {self.budget.summary()}. Run "
-                    "again later; if it persists, tell the server's operators."
-                ) from None
-            log.warning("%s: a read failed (%s); again in %.1f s", self.name, what, wait)
-            time.sleep(wait)
+            _wait_or_give_up(self.budget, self.name, "by window", "a read", what)
             self.close()  # opened again at the next try
 
     def close(self) -> None:
@@ -538,16 +529,7 @@ class RangeFile(io.RawIOBase):
                 return data
             except (TryFailed, requests.RequestException) as exc:
                 what = str(exc) if isinstance(exc, TryFailed) else describe_error(exc)
-                self.budget.note(what)
-                wait = self.budget.next_wait()
-                if wait is None:
-                    raise DownloadError(
-                        f"gave up reading {self.name} by range after {self.budget.n_failures} "
-                        f"failed tries ({self.budget.limits()}): {self.budget.summary()}. Run "
-                        "again later; if it persists, tell the server's operators."
-                    ) from None
-                log.warning("%s: a ranged read failed (%s); again in %.1f s", self.name, what, wait)
-                time.sleep(wait)
+                _wait_or_give_up(self.budget, self.name, "by range", "a ranged read", what)
 
 
 @contextlib.contextmanager
@@ -561,3 +543,18 @@ def opened_hdf5(range_file: RangeFile):
     finally:
         f.close()
         range_file.close()
+
+
+def _wait_or_give_up(budget, name: str, how: str, read: str, what: str) -> None:
+    """One failed try of a read from the server: note it on the file's budget, then wait
+    for the next try, or end with one line when the budget is spent."""
+    budget.note(what)
+    wait = budget.next_wait()
+    if wait is None:
+        raise DownloadError(
+            f"gave up reading {name} {how} after {budget.n_failures} failed tries "
+            f"({budget.limits()}): {budget.summary()}. Run again later; if it persists, "
+            "tell the server's operators."
+        ) from None
+    log.warning("%s: %s failed (%s); again in %.1f s", name, read, what, wait)
+    time.sleep(wait)
