@@ -71,7 +71,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from sezlights_standin import blackmarble_tiles, eog_tiles, world  # noqa: E402
 
-from sezlights import index, table, zonal  # noqa: E402
+from sezlights import index, indexfile, table, zonal  # noqa: E402
 from sezlights.sources import blackmarble, eog  # noqa: E402
 
 MONTH = "2019-02"
@@ -1055,7 +1055,7 @@ def index_worker(zones_path: str, source: str, pixel_arcsec: str, dest: str) -> 
     idx = index.build_index(zones, tiles)
     t2, c2 = time.perf_counter(), time.process_time()
     npz = Path(dest).with_suffix(".npz")
-    index.save(idx, npz)
+    indexfile.save(idx, npz)
     t3, c3 = time.perf_counter(), time.process_time()
     windows = [
         tiles.lattice.window_for_bounds(p.bounds, pad=1)

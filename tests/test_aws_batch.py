@@ -194,17 +194,15 @@ def test_the_s3_workaround_applies_only_to_the_versions_it_was_checked_with(
     monkeypatch.setattr(importlib.metadata, "version", lambda name: installed)
     warned: list[str] = []
     smk = REPO / "workflow/rules/storage_s3.smk"
-    batch = SimpleNamespace(common_settings=SimpleNamespace(implies_no_shared_fs=True))
     names = {
         "workflow": SimpleNamespace(
             storage_settings=SimpleNamespace(default_storage_provider="s3"),
-            executor_plugin=batch,
         ),
         "logger": SimpleNamespace(warning=warned.append),
     }
     exec(compile(smk.read_text(), str(smk), "exec"), names)
     assert not getattr(StorageObject.is_dir, "rechecks", False)  # nothing while parsing
-    names["s3_directories_seen_after_remote_jobs"]()  # when the run starts (onstart)
+    names["s3_directories_seen_after_jobs"]()  # when the run starts (onstart)
     assert getattr(StorageObject.is_dir, "rechecks", False) is applied
     if applied:
         assert warned == []

@@ -106,10 +106,13 @@ def test_demo_on_s3_matches_local_run_and_reruns_nothing(eog_server, s3_server, 
         if k.startswith("results/") and "/report/" not in k and "/manifests/" not in k
     )  # fmt: skip
     assert results == [
+        "results/README.txt",  # lists each file with its creation stamp
         "results/run.json",
         "results/stats/eog/2019-02.csv",
         "results/zonal_stats.csv",
-    ]
+        "results/zonal_stats.parquet",
+        "results/zonal_stats_wide.csv",
+    ], results
     assert json.loads(s3.read(BUCKET, f"{PREFIX}/results/manifests/eog/2019-02.json"))["granules"]
     new = tile_server.file_gets()[len(gets) :]
     assert len(new) == 1 and new[0].endswith("75N060W_vcmcfg_v10_c201903221000.tgz"), new

@@ -27,7 +27,6 @@ import numpy as np
 import shapely
 from rasterio.windows import Window
 
-from .atomic import atomic_path
 from .grid import TileSet
 
 MIN_FRACTION = 1e-9  # slivers below this (floating-point noise on shared edges) are dropped
@@ -231,17 +230,6 @@ def build_index(zones: gpd.GeoDataFrame, tiles: TileSet) -> dict[str, np.ndarray
             [lattice.pixel, lattice.west, lattice.north, lattice.rows, lattice.cols]
         ),
     }
-
-
-def save(index: dict, dest) -> None:
-    """The index as ``.npz``, atomically."""
-    with atomic_path(dest, suffix=".npz") as tmp, open(tmp, "wb") as f:
-        np.savez(f, **index)
-
-
-def load(path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
 
 
 def summary(index: dict, tiles: TileSet) -> dict:

@@ -31,9 +31,13 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import requests
+
+if TYPE_CHECKING:
+    from rasterio.windows import Window
 
 from .errors import (
     ChangedFileError,
@@ -558,3 +562,31 @@ def _wait_or_give_up(budget, name: str, how: str, read: str, what: str) -> None:
         ) from None
     log.warning("%s: %s failed (%s); again in %.1f s", name, read, what, wait)
     time.sleep(wait)
+
+
+def needed_blocks(index: dict | None, placed: Window, block_shape) -> np.ndarray:
+    """The (row, col) internal blocks of a file placed at ``placed`` on the lattice
+    holding some indexed pixel inside it (what a window read fetches)."""
+    if index is None or index["length"].size == 0:
+        return np.zeros((0, 2), np.int64)
+    bh, bw = block_shape
+    rows = index["row"].astype(np.int64) - int(placed.row_off)
+    c0 = index["col"].astype(np.int64) - int(placed.col_off)
+    c1 = c0 + index["length"].astype(np.int64) - 1
+    inside = (rows >= 0) & (rows < int(placed.height)) & (c0 >= 0) & (c1 < int(placed.width))
+    rows, c0, c1 = rows[inside], c0[inside], c1[inside]
+    # every block a run touches: from the block of its first pixel to that of its last
+    b0, b1 = c0 // bw, c1 // bw
+    n = (b1 - b0 + 1).astype(np.int64)
+    brow = np.repeat(rows // bh, n)
+    bcol = np.repeat(b0, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+    return np.unique(np.stack([brow, bcol], axis=1), axis=0)
+
+
+def runs_of(blocks: np.ndarray) -> int:
+    """How many reads of neighbouring blocks in one row of blocks (one request each)."""
+    if blocks.size == 0:
+        return 0
+    same_row = blocks[1:, 0] == blocks[:-1, 0]
+    next_col = blocks[1:, 1] == blocks[:-1, 1] + 1
+    return int(1 + np.count_nonzero(~(same_row & next_col)))

@@ -174,17 +174,30 @@ def zones_sidecars():
     return [ancient(local(str(p))) for p in zone_files.dataset_files(ZONES_PATH)[1:]]
 
 
-def _epoch(stored_in):
+def _stored(checkpoint, **wildcards):
+    """A checkpoint's output as a local path to read, or None if it is not there. Asked
+    only when nothing runs (--report, --list-changes), where Snakemake may not have
+    looked yet; in storage (S3), the plugin fetches it."""
+    try:
+        out = checkpoint.get(**wildcards).output[0]
+    except IncompleteCheckpointException as exc:
+        out = exc.targetfile
+    path = _local(out)
+    return str(path) if os.path.exists(path) else None
+
+
+def _epoch(checkpoint, **wildcards):
     """The epoch a listing is made under (listings.refresh): a new epoch lists again,
     and only a month whose files changed reruns. `snakemake --report` keeps the epoch the
-    listing was made under (``stored_in``), so a report never plans a listing. (A params
+    listing was made under (in its output), so a report never plans a listing. (A params
     function, of the wildcards only: Snakemake tracks no param derived from input or
     output.)"""
     if workflow.executor_plugin is None:  # --report, --list-changes: nothing runs
+        stored = _stored(checkpoint, **wildcards)
         try:
-            with open(stored_in, encoding="utf-8") as f:
+            with open(stored, encoding="utf-8") as f:
                 return json.load(f)["epoch"]
-        except (OSError, ValueError, KeyError):
+        except (TypeError, OSError, ValueError, KeyError):
             pass
     return settings.listing_epoch(
         config["listings"]["refresh"], run=RUN_STARTED.isoformat(timespec="seconds")
@@ -194,15 +207,17 @@ def _epoch(stored_in):
 def listing_epoch(wildcards):
     """The listing's epoch; a month whose listing a job found stale (a file changed on
     the server since) gets a new one, so that it is listed again."""
+    epoch = _epoch(
+        checkpoints.list_month_files, source=wildcards.source, month=wildcards.month
+    )
     path = f"results/manifests/{wildcards.source}/{wildcards.month}.json"
-    epoch = _epoch(path)
     if workflow.executor_plugin is not None and os.path.exists(path + STALE_LISTING):
         epoch += f" (stale since {os.path.getmtime(path + STALE_LISTING):.0f})"
     return epoch
 
 
 def latest_epoch(wildcards):
-    return _epoch("results/plan/latest_month.json")
+    return _epoch(checkpoints.find_latest_month)
 
 
 # ---------------------------------------------------------------- months and manifests
@@ -303,18 +318,21 @@ def kept_mosaics(wildcards=None):
 
 
 def pending_listings():
-    """The manifests whose listing (a checkpoint) has still to run, as plain paths. With
-    nothing to run (--report), a manifest there is the one the report uses."""
+    """The manifests whose listing (a checkpoint) Snakemake has not yet seen done, flagged
+    as checkpoint targets (the exception's own target): Snakemake then asks again once
+    each is done or found up to date, however many there are. With nothing to run
+    (--report), a manifest there is the one the report uses."""
     pending = []
     for source in SOURCES:
         for month in run_months():
-            path = f"results/manifests/{source}/{month}.json"
-            if workflow.executor_plugin is None and os.path.exists(path):
-                continue
             try:
                 checkpoints.list_month_files.get(source=source, month=month)
-            except IncompleteCheckpointException:
-                pending.append(path)
+            except IncompleteCheckpointException as exc:
+                if workflow.executor_plugin is None and _stored(
+                    checkpoints.list_month_files, source=source, month=month
+                ):
+                    continue
+                pending.append(exc.targetfile)
     return pending
 
 

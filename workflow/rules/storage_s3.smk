@@ -1,19 +1,17 @@
 # Workaround for snakemake-storage-plugin-s3 0.3.x (checked with 0.3.6, the newest on
 # PyPI on 2026-12-02): it remembers that a key was not a "directory" (no objects under it)
-# from the check made before a job ran; when the job ran elsewhere (AWS Batch) and
-# uploaded the directory itself, the main process would wait for it in vain. Ask S3
-# again while the answer is no. Applied only where it is needed: when the run starts
-# (never while the workflow is parsed), with S3 as the default storage and an executor
-# whose jobs run elsewhere, and for the plugin versions it was checked with; remove once
-# the plugin re-checks on its own.
+# from the check made before a job ran; once the job has made the directory (uploaded
+# by the main process after a local job, or by the job itself on AWS Batch), the main
+# process waits for it in vain ("Missing files after 5 seconds ...
+# results/report/by_zone (missing in storage)", tests/test_s3.py). Ask S3 again while
+# the answer is no. Applied only where it is needed: when the run starts (never while
+# the workflow is parsed), with S3 as the default storage, and for the plugin versions
+# it was checked with; remove once the plugin re-checks on its own.
 S3_PLUGIN_CHECKED = ("0.3.0", "0.4.0")  # from, up to (not included)
 
 
-def s3_directories_seen_after_remote_jobs():
+def s3_directories_seen_after_jobs():
     if workflow.storage_settings.default_storage_provider != "s3":
-        return
-    plugin = workflow.executor_plugin
-    if plugin is None or not plugin.common_settings.implies_no_shared_fs:
         return
     from importlib.metadata import version
 

@@ -3,7 +3,7 @@ import time
 
 import pandas as pd
 
-from sezlights import index, table, zonal
+from sezlights import index, indexfile, table, zonal
 from sezlights.errors import ChangedFileError
 from sezlights.job import run_step, source_of
 from sezlights.manifest import STALE, Manifest
@@ -13,7 +13,7 @@ from sezlights.zones import read_areas
 def main():
     w, p = snakemake.wildcards, snakemake.params
     src = source_of(snakemake)
-    idx = index.load(snakemake.input.index)
+    idx = indexfile.load(snakemake.input.index)
     index.check_lattice(idx, src.tiles.lattice, snakemake.input.index)
     zones = read_areas(snakemake.input.areas)
     manifest = Manifest.read(snakemake.input.manifest)

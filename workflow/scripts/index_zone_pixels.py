@@ -1,6 +1,6 @@
 import logging
 
-from sezlights import index
+from sezlights import index, indexfile
 from sezlights.atomic import write_json
 from sezlights.disk import expect_disk
 from sezlights.job import run_step, source_of
@@ -13,7 +13,7 @@ def main():
     idx = index.build_index(zones, tiles)
     # the index file holds these arrays (about their size), for a full disk's message
     expect_disk(snakemake.output.index, sum(getattr(a, "nbytes", 0) for a in idx.values()))
-    index.save(idx, snakemake.output.index)
+    indexfile.save(idx, snakemake.output.index)
     summary = index.summary(idx, tiles)
     write_json(snakemake.output.summary, summary)
     logging.getLogger("sezlights.index").info("%s", summary)

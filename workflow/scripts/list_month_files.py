@@ -2,7 +2,7 @@ import json
 import logging
 from pathlib import Path
 
-from sezlights import index
+from sezlights import indexfile
 from sezlights.job import note, run_step, source_of
 from sezlights.manifest import STALE
 
@@ -13,7 +13,7 @@ def main():
         needed = json.load(f)["tiles_needed"]
     w = snakemake.wildcards
     src.window_reads = snakemake.params.window_reads
-    idx = index.load(snakemake.input.index)
+    idx = indexfile.load(snakemake.input.index)
     m = src.list_month(src.session(), w.month, needed, epoch=snakemake.params.epoch, index=idx)
     log = logging.getLogger("sezlights.listing")
     for g in m.granules:

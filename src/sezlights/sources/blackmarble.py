@@ -719,7 +719,7 @@ class BlackMarble(Source):
         """The bytes a read of the zones' pixels fetches from the tile's three datasets:
         the stored size of every chunk holding one (chunked datasets), or the needed rows
         (contiguous ones)."""
-        from ..zonal import needed_blocks
+        from ..remote import needed_blocks
 
         window = self.tiles.window(tile)
         group = h5[GROUP]

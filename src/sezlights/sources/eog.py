@@ -82,7 +82,6 @@ from ..http import make_session
 from ..manifest import Granule, Manifest, Part
 from ..months import compact, month_bounds, month_index
 from ..tiffrows import StreamedTiff
-from ..zonal import needed_blocks, runs_of
 from . import KINDS, Band, Grid, Series, Source, env_or, tiff_band
 
 log = logging.getLogger(__name__)
@@ -714,7 +713,7 @@ class EOG(Source):
         """Probe each untiled file (a ranged GET: size, ETag, Last-Modified) and read its
         header (GDAL): the bytes a window read would fetch (header, needed blocks, one
         request per run of blocks) against the bytes whole."""
-        from ..remote import HEADER_BYTES, NoRangeSupport, probe
+        from ..remote import HEADER_BYTES, NoRangeSupport, needed_blocks, probe, runs_of
 
         parts, window, whole = [], 0, 0
         for kind in KINDS:

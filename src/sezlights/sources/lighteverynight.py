@@ -48,7 +48,6 @@ from ..grid import Lattice, TileSet
 from ..http import describe_error, describe_status
 from ..manifest import Granule, Manifest, Part
 from ..months import compact, month_bounds, month_index
-from ..zonal import needed_blocks, runs_of
 from . import KINDS, Grid, Series, Source, tiff_band
 
 NAME = "len"
@@ -340,7 +339,7 @@ class LightEveryNight(Source):
             return "download", None, f"reading whole files: {why_not}"
         if self.read == "download" or index is None:
             return ("window" if self.read == "window" else "download"), None, None
-        from ..remote import RemoteTiff
+        from ..remote import RemoteTiff, needed_blocks, runs_of
 
         estimate = 0
         for p in parts:
