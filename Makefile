@@ -20,8 +20,12 @@ demo: setup
 report: setup
 	$(VENV)/bin/snakemake --report results/report.html
 
+# the whole suite: two test files at a time (each file's module fixtures made once),
+# then the tests marked `serial` (timed or interrupted runs) alone; fails if either does
 test: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not serial" -n 2 --dist loadfile; status=$$?; \
+	$(VENV)/bin/pytest -m serial; serial=$$?; \
+	[ $$status -eq 0 ] && [ $$serial -eq 0 ]
 
 # the unit tests: no test that runs Snakemake (marked `workflow`), two processes
 check: setup

@@ -23,7 +23,7 @@ from helpers import (
 )
 from shapely.geometry import Polygon, box
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.serial]
 FINAL = ["results/zonal_stats.csv", *[f"results/stats/eog/2019-0{m}.csv" for m in (1, 2, 3)]]
 
 

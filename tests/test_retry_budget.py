@@ -177,6 +177,7 @@ def test_a_server_that_is_not_there_is_counted_too(site, tmp_path):
 
 
 @pytest.mark.workflow
+@pytest.mark.serial
 def test_a_500_storm_fails_one_job_within_its_budget(eog_server, tmp_path):
     """One tile answers 500 forever: the run fails within the 3 s budget of one job (the
     rule's ``retries: 0`` wins over the laptop profile's ``retries: 1``), and the last

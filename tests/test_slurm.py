@@ -31,7 +31,7 @@ from helpers import (
     workflow_dir,
 )
 
-pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
+pytestmark = [pytest.mark.slurm, pytest.mark.workflow, pytest.mark.serial]
 
 ACCOUNT = os.environ.get("SLURM_UP_ACCOUNT", "sezlights")
 PARTITION = os.environ.get("SLURM_UP_PARTITION", "batch")
