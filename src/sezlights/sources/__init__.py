@@ -162,6 +162,26 @@ def tiff_band(kind: str, tif, lat, nodata: bool = True, below: float | None = No
     return Band(kind, window, block_shape=tif.block_shape, read=read)
 
 
+@contextlib.contextmanager
+def tiff_bands(granule: Granule, files, kinds, lat, remote, **band):
+    """A granule of one single-band GeoTIFF per kind, as bands on the lattice ``lat``:
+    each from ``files`` (the month's downloads) when the granule is downloaded, else
+    ``remote(part)`` (read by window); ``band``: :func:`tiff_band`'s value rules."""
+    from ..remote import LocalTiff
+
+    with contextlib.ExitStack() as stack:
+        bands = []
+        for kind in kinds:
+            part = granule.part(kind)
+            if granule.read == "download":
+                tif = LocalTiff(Path(files) / part.name, part.name)
+            else:
+                tif = remote(part)
+            stack.enter_context(tif)
+            bands.append(tiff_band(kind, tif, lat, **band))
+        yield bands
+
+
 class Source(ABC):
     """What the workflow needs from a data source (see the module docstring)."""
 

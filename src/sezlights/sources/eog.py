@@ -82,7 +82,7 @@ from ..http import make_session
 from ..manifest import Granule, Manifest, Part
 from ..months import compact, month_bounds, month_index
 from ..tiffrows import StreamedTiff
-from . import KINDS, Band, Grid, Series, Source, env_or, tiff_band
+from . import KINDS, Band, Grid, Series, Source, env_or, tiff_bands
 
 log = logging.getLogger(__name__)
 
@@ -876,22 +876,15 @@ class EOG(Source):
         if granule.tile != GLOBAL:
             yield self.bands(Path(files) / granule.part("file").name, kinds, scratch)
             return
-        from ..remote import LocalTiff
 
-        with contextlib.ExitStack() as stack:
-            bands = []
-            for kind in kinds:
-                part = granule.part(kind)
-                if granule.read == "download":
-                    tif = LocalTiff(Path(files) / part.name, part.name)
-                else:
-                    if not part.etag:
-                        self._same_file(session, part)
-                    tif = self._remote(part, session)
-                stack.enter_context(tif)
-                # as the tiled archives are read: values as they are (no nodata value)
-                bands.append(tiff_band(kind, tif, self.tiles.lattice, nodata=False))
-            yield bands
+        def remote(part):
+            if not part.etag:
+                self._same_file(session, part)
+            return self._remote(part, session)
+
+        # as the tiled archives are read: values as they are (no nodata value)
+        with tiff_bands(granule, files, kinds, self.tiles.lattice, remote, nodata=False) as b:
+            yield b
 
     def _same_file(self, session, part: Part) -> None:
         """Without an ETag: the file must still have the size and date the listing saw

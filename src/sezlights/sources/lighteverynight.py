@@ -48,7 +48,7 @@ from ..grid import Lattice, TileSet
 from ..http import describe_error, describe_status
 from ..manifest import Granule, Manifest, Part
 from ..months import compact, month_bounds, month_index
-from . import KINDS, Grid, Series, Source, tiff_band
+from . import KINDS, Grid, Series, Source, tiff_bands
 
 NAME = "len"
 BASE_URL = "https://globalnightlight.s3.amazonaws.com"
@@ -377,24 +377,20 @@ class LightEveryNight(Source):
 
     @contextlib.contextmanager
     def open(self, granule, files, session=None, kinds=KINDS, scratch=None):
-        from ..remote import LocalTiff, RemoteTiff
+        from ..remote import RemoteTiff
 
-        with contextlib.ExitStack() as stack:
-            bands = []
-            for kind in kinds:
-                part = granule.part(kind)
-                if granule.read == "download":
-                    tif = LocalTiff(Path(files) / part.name, part.name)
-                else:
-                    tif = RemoteTiff(
-                        part.url,
-                        part.name,
-                        budget=self.shared.budget(),
-                        timeout=self.shared.timeout[1],
-                        etag=part.etag,
-                    )
-                stack.enter_context(tif)
-                bands.append(tiff_band(kind, tif, self.tiles.lattice, below=NODATA_BELOW))
+        def remote(part):
+            return RemoteTiff(
+                part.url,
+                part.name,
+                budget=self.shared.budget(),
+                timeout=self.shared.timeout[1],
+                etag=part.etag,
+            )
+
+        with tiff_bands(
+            granule, files, kinds, self.tiles.lattice, remote, below=NODATA_BELOW
+        ) as bands:
             yield bands
 
 
