@@ -203,8 +203,10 @@ def test_a_500_storm_fails_one_job_within_its_budget(eog_server, tmp_path):
     # one job's two tries, one second apart: no second job, no second budget
     assert [s for _, s in got] == [500] * n == [500, 500]
     assert got[-1][0] - got[0][0] < 3
-    assert "retrying" not in console and "Traceback" not in console
-    log = work / f"logs/download/eog/2019-01/{name}.log"
+    # no second job ("retrying <job> (attempt 2)"); the tries inside the job are shown
+    assert "(attempt " not in console and "Traceback" not in console
+    assert f"retrying {name}: {FIVE_HUNDRED} (try 1); next try in " in console
+    log = work / "logs/download/eog/2019-01.log"  # the month's download job
     lines = log.read_text().splitlines()
     assert lines[-1].startswith(f"ERROR gave up on {name} after {n} failed tries in ")
     assert any(f"try 1 failed ({FIVE_HUNDRED}); trying again in 1.0 s" in ln for ln in lines)
