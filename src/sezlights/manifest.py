@@ -20,6 +20,7 @@ schema, whatever the source.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -124,6 +125,14 @@ class Manifest:
     def identity(self) -> list[tuple]:
         """What makes the month's inputs what they are: every part's identity."""
         return [(g.tile, g.read, *p.identity()) for g in self.granules for p in g.parts]
+
+    def digest(self) -> str:
+        """What the manifest says, but the epoch it was listed under: a re-listing that
+        finds nothing new gives the same digest (a params value for the jobs that read
+        manifests: the listing rewrites the file every time)."""
+        d = self.to_dict()
+        d.pop("epoch", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     # ------------------------------------------------------------------ files
 

@@ -296,6 +296,25 @@ def all_manifests(wildcards=None):
     ]
 
 
+def listed_manifests(wildcards=None):
+    """Every month's manifest as the input of a job that reads them, by content, not by
+    time (a re-listing rewrites each one): with manifest_digests as its params, the job
+    reruns only when a listing finds something new."""
+    return [ancient(path) for path in all_manifests()]
+
+
+def manifest_digests(wildcards=None):
+    return [month_manifest(s, m).digest() for s in SOURCES for m in run_months()]
+
+
+def latest_manifest(wildcards):
+    return ancient(f"results/manifests/{wildcards.source}/{latest_run_month()}.json")
+
+
+def latest_manifest_digest(wildcards):
+    return month_manifest(wildcards.source, latest_run_month()).digest()
+
+
 def stats_tables(wildcards=None):
     """Every month's table. Each month's listing is asked for first: once a re-listing
     finds nothing changed, the combined table is then not made again."""

@@ -28,7 +28,7 @@ rule choose_report_zones:
 
 rule summarize_run_provenance:
     input:
-        manifests=all_manifests,
+        manifests=listed_manifests,
         index_summaries=expand("resources/index/{grid}.json", grid=GRIDS),
         zones_summary="results/zones_summary.json",
         shown="results/report/zones_shown.csv",
@@ -55,6 +55,7 @@ rule summarize_run_provenance:
         "../envs/report.yaml"
     params:
         months=lambda wildcards: run_months(),
+        listed=manifest_digests,
         sources={name: SOURCE[name].provenance() for name in SOURCES},
         config=lambda wildcards: redact(config),
     message:
@@ -175,7 +176,7 @@ rule compare_sources:
 rule map_zones_latest_month:
     input:
         files=latest_month_downloads,
-        manifest=lambda wildcards: f"results/manifests/{wildcards.source}/{latest_run_month()}.json",
+        manifest=latest_manifest,
         zones="resources/zones.gpkg",
         shown="results/report/zones_shown.csv",
         plan=month_plan,
@@ -199,6 +200,7 @@ rule map_zones_latest_month:
         runtime=30,
     params:
         month=lambda wildcards: latest_run_month(),
+        listed=latest_manifest_digest,
         max_pixels=MAP_PIXELS,
         min_cloud_free=config["stats"]["min_cloud_free"],
         source=source_settings,

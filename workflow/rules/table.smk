@@ -52,7 +52,7 @@ rule spread_zone_stats_by_month:
 rule describe_results:
     input:
         table="results/zonal_stats.csv",
-        manifests=all_manifests,
+        manifests=listed_manifests,
         zones_summary="results/zones_summary.json",
         plan=month_plan,
     output:
@@ -64,6 +64,7 @@ rule describe_results:
         "../envs/report.yaml"
     params:
         months=lambda wildcards: run_months(),
+        listed=manifest_digests,
         sources={name: SOURCE[name].provenance() for name in SOURCES},
         config=lambda wildcards: redact(config),
         wide_stat=config["table"]["wide_stat"],
