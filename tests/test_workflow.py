@@ -69,7 +69,14 @@ def test_demo_end_to_end_reruns_and_extension(eog_server, tmp_path):
 
     # a second run the same day does nothing and downloads nothing (listings.refresh: daily)
     edit_config(work, lambda cfg: cfg.update(listings={"refresh": "daily"}))
+    made = {
+        q: q.stat().st_mtime_ns
+        for q in (work / "results").rglob("*")
+        if q.is_file() and "manifests" not in q.parts and "plan" not in q.parts
+    }
     snakemake(work)  # the new epoch lists each month again: nothing else runs
+    remade = sorted(str(q.relative_to(work)) for q, t in made.items() if q.stat().st_mtime_ns != t)
+    assert remade == [], remade  # not even what reads the manifests (README.txt, report)
     assert eog_server.file_gets() == first
     mtimes = {p: p.stat().st_mtime_ns for p in (work / "results/stats/eog").glob("*.csv")}
     p = snakemake(work)
