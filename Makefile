@@ -20,10 +20,11 @@ demo: setup
 report: setup
 	$(VENV)/bin/snakemake --report results/report.html
 
-# the whole suite: two test files at a time (each file's module fixtures made once),
-# then the tests marked `serial` (timed or interrupted runs) alone; fails if either does
-test: setup
-	$(VENV)/bin/pytest -m "not serial" -n 2 --dist loadfile; status=$$?; \
+# the whole suite: the unit tests (make check), then the Snakemake runs two test files
+# at a time (each file's module fixtures made once), then those marked `serial` (timed
+# or interrupted runs) alone; fails if any part does
+test: check
+	$(VENV)/bin/pytest -m "workflow and not serial" -n 2 --dist loadfile; status=$$?; \
 	$(VENV)/bin/pytest -m serial; serial=$$?; \
 	[ $$status -eq 0 ] && [ $$serial -eq 0 ]
 

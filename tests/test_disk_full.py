@@ -327,3 +327,27 @@ def test_a_full_disk_in_a_run_is_one_line(eog_server, tmp_path, request, how):
     log = work / "logs/download/eog/2019-01.log"
     assert log.read_text().splitlines()[-1] == "ERROR " + line[len("error: ") :]
     assert not files.exists()  # nothing that looks complete: the month's folder is not there
+
+
+def test_a_ctrl_c_while_the_job_sets_up_its_log_still_ends_the_log_on_one_line(tmp_path):
+    """Ctrl-C between the log's creation and the job's work (here: while the peak-memory
+    sampler starts) is held until the job can say it was interrupted: the log is never
+    left empty, the status is 130."""
+    log = tmp_path / "logs" / "step.log"
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import os, signal\n"
+        "from types import SimpleNamespace\n"
+        "from sezlights import job\n"
+        "start = job.PeakRSS.start\n"
+        "def start_with_ctrl_c(self):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return start(self)\n"
+        "job.PeakRSS.start = start_with_ctrl_c\n"
+        f"snake = SimpleNamespace(log=[{str(log)!r}], rule='compute_zone_stats')\n"
+        "job.run_step(snake, lambda: None)\n"
+    )
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 130, p.stderr
+    assert "Traceback" not in p.stderr
+    assert log.read_text().splitlines()[-1].startswith("INTERRUPTED interrupted (Ctrl-C)")
