@@ -157,12 +157,14 @@ def run_step(snakemake, step: Callable[[], None]) -> None:
     log_path = snakemake.log[0] if len(snakemake.log) else None
     # a Ctrl-C between the log's creation and the `try` would leave it empty: held
     # until the handler below can write the log's last line
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    hold = getattr(signal, "pthread_sigmask", None)  # not on Windows
+    mask = hold(signal.SIG_BLOCK, {signal.SIGINT}) if hold else None
     handler = setup_logging(log_path)
     log = logging.getLogger(f"sezlights.{snakemake.rule}")
     peak = PeakRSS().start()
     try:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a held Ctrl-C lands here
+        if hold:
+            hold(signal.SIG_SETMASK, mask)  # a held Ctrl-C lands here
         check_own_package(snakemake)
         step()
         _log_peak(peak)
