@@ -155,16 +155,18 @@ def run_step(snakemake, step: Callable[[], None]) -> None:
     disk.forget()
     quiet_interrupts()
     log_path = snakemake.log[0] if len(snakemake.log) else None
-    # a Ctrl-C between the log's creation and the `try` would leave it empty: held
-    # until the handler below can write the log's last line
-    hold = getattr(signal, "pthread_sigmask", None)  # not on Windows
-    mask = hold(signal.SIG_BLOCK, {signal.SIGINT}) if hold else None
+    # a Ctrl-C between the log's creation and the `try` would leave it empty: noted
+    # (Python runs signal handlers in the main thread, whichever thread the signal
+    # reached) and raised once the handler below can write the log's last line
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     handler = setup_logging(log_path)
     log = logging.getLogger(f"sezlights.{snakemake.rule}")
     peak = PeakRSS().start()
     try:
-        if hold:
-            hold(signal.SIG_SETMASK, mask)  # a held Ctrl-C lands here
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            raise KeyboardInterrupt
         check_own_package(snakemake)
         step()
         _log_peak(peak)
