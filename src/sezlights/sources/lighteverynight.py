@@ -339,17 +339,11 @@ class LightEveryNight(Source):
             return "download", None, f"reading whole files: {why_not}"
         if self.read == "download" or index is None:
             return ("window" if self.read == "window" else "download"), None, None
-        from ..remote import RemoteTiff, needed_blocks, runs_of
+        from ..remote import needed_blocks, runs_of
 
         estimate = 0
         for p in parts:
-            with RemoteTiff(
-                p.url,
-                p.name,
-                budget=self.shared.budget(),
-                timeout=self.shared.timeout[1],
-                etag=p.etag,
-            ) as tif:
+            with self._remote(p) as tif:
                 placed = self.tiles.lattice.placement(tif.ds.transform, tif.ds.shape, p.name)
                 blocks = needed_blocks(index, placed, tif.block_shape)
                 estimate += HEADER_BYTES + tif.block_bytes(blocks) + REQUEST_BYTES * runs_of(blocks)
@@ -375,21 +369,22 @@ class LightEveryNight(Source):
 
         verify_geotiff(path)
 
-    @contextlib.contextmanager
-    def open(self, granule, files, session=None, kinds=KINDS, scratch=None):
+    def _remote(self, part: Part):
+        """A bucket file open for window reads (anonymous; every read on its ETag)."""
         from ..remote import RemoteTiff
 
-        def remote(part):
-            return RemoteTiff(
-                part.url,
-                part.name,
-                budget=self.shared.budget(),
-                timeout=self.shared.timeout[1],
-                etag=part.etag,
-            )
+        return RemoteTiff(
+            part.url,
+            part.name,
+            budget=self.shared.budget(),
+            timeout=self.shared.timeout[1],
+            etag=part.etag,
+        )
 
+    @contextlib.contextmanager
+    def open(self, granule, files, session=None, kinds=KINDS, scratch=None):
         with tiff_bands(
-            granule, files, kinds, self.tiles.lattice, remote, below=NODATA_BELOW
+            granule, files, kinds, self.tiles.lattice, self._remote, below=NODATA_BELOW
         ) as bands:
             yield bands
 
