@@ -23,7 +23,9 @@ from helpers import (
 )
 from shapely.geometry import Polygon, box
 
-pytestmark = [pytest.mark.workflow, pytest.mark.serial]
+# the runs killed at a given moment are `serial` (alone, after the others); the rest of
+# this file runs with the other Snakemake runs
+pytestmark = pytest.mark.workflow
 FINAL = ["results/zonal_stats.csv", *[f"results/stats/eog/2019-0{m}.csv" for m in (1, 2, 3)]]
 
 
@@ -64,6 +66,7 @@ def resume_and_compare(work: Path, reference, upstream_of_table=True):
     assert leftovers == [], leftovers
 
 
+@pytest.mark.serial
 def test_sigkill_during_download(eog_server, tmp_path, reference):
     eog_server.stall_seconds = 60
     eog_server.add_faults("20190201-20190228_75N060W", "stall")
@@ -78,6 +81,7 @@ def test_sigkill_during_download(eog_server, tmp_path, reference):
     resume_and_compare(work, reference)
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("stage", ["mosaic", "stats"])
 def test_sigkill_during_a_stage(eog_server, tmp_path, reference, stage):
     work = workflow_dir(tmp_path, eog_server, mosaic={"keep": True})
@@ -87,6 +91,7 @@ def test_sigkill_during_a_stage(eog_server, tmp_path, reference, stage):
     resume_and_compare(work, reference, upstream_of_table=stage == "stats")
 
 
+@pytest.mark.serial
 def test_second_concurrent_run_is_refused(eog_server, tmp_path):
     eog_server.stall_seconds = 60
     eog_server.add_faults("75N060W", "stall")
