@@ -1,4 +1,4 @@
-"""EOG as it really is in 2026, against the local stand-in (sezlights.standin.eog).
+"""EOG as it really is in 2026, against the local stand-in (sezlights_standin.eog).
 
 Login with the account's own client credentials and 5-minute tokens (shortened to
 seconds here), refreshed before they expire and again when the server asks; the
