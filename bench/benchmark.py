@@ -1307,6 +1307,7 @@ def section_sources(b: Bench, zones: dict) -> dict:
 # ---------------------------------------------------------------------------- bytes each way
 
 WAYS = ("download", "window", "auto")  # len.read / blackmarble.read
+EOG_WAYS = ("tiles", "notile", "auto")  # eog.layout, in the same roles
 TARGET_SEZ_BYTES = 5_000_000  # issue 19: the nine SEZs under 5 MB a month (LEN, EOG notile)
 TARGET_AUTO = 1.1  # auto never above 1.1 x the cheaper way
 PEER_MONTHS = ("2019-01", "2019-02", "2019-03")
@@ -1423,20 +1424,63 @@ def ways_of(b: Bench, source: str, zkey: str, zfile: Path, ways, settings) -> di
 
 
 def eog_way(layout: str):
-    """The EOG settings for one layout: ``tiles`` (the tiled archives, today's only way).
+    """The EOG settings for one layout (``eog.layout``): ``tiles`` (the tiled archives),
+    ``notile`` (the untiled global GeoTIFFs, by window where that fetches fewer bytes) or
+    ``auto`` (the cheaper of the two, from the files' own headers)."""
+    return lambda way: {"eog": {"layout": layout}}
 
-    SLOT (issue 19, branch issue19-notile): EOG's untiled global files, ``eog.layout:
-    notile | auto``. Once that branch has landed, add their data (a global GeoTIFF per
-    band under the notile tree, as its stand-in writes them: internally tiled) to
-    :func:`section_window` and return ``{"eog": {"layout": layout}}`` here."""
-    if layout == "tiles":
-        return lambda way: {}
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
-    if "layout" not in schema["properties"]["eog"]["properties"]:
-        raise NotImplementedError(
-            f"eog.layout: {layout} is not in this branch (issue19-notile has not landed)"
-        )
-    raise NotImplementedError(f"eog.layout: {layout}: its data is not written by this harness yet")
+
+NOTILE_PATH = "nighttime_light/monthly_notile/v10"
+NOTILE_LAYERS = ("avg_rade9h", "cf_cvg")  # what the statistics read (eog.NOTILE_KINDS)
+
+
+def _write_notile(path, pixel, layer):
+    from sezlights_standin import eog_notile
+
+    return eog_notile.write_layer(path, MONTH, layer, pixel, "tiled")
+
+
+def eog_notile_files(root: Path, pixel_arcsec: float) -> dict:
+    """The month's untiled EOG GeoTIFFs under ``root`` (the ``monthly_notile/v10``
+    folder), internally tiled 256 x 256 with LZW as the stand-in writes them (2021's
+    real files are so tiled; docs/evidence/eog-notile.md), written if missing (one
+    process per layer)."""
+    import rasterio
+    from sezlights_standin import eog_notile, eog_tiles
+
+    pixel = pixel_arcsec / 3600
+    stamp = eog_tiles.default_stamp(MONTH, "vcmcfg")
+    sat = eog_tiles.satellite(MONTH)
+    folder = root / eog_notile.month_folder(MONTH, "vcmcfg")
+    paths = {
+        ly: folder / eog_notile.file_name(MONTH, "vcmcfg", stamp, sat, ly) for ly in NOTILE_LAYERS
+    }
+    todo = [ly for ly, p in paths.items() if not p.exists()]
+    t0 = time.perf_counter()
+    if todo:
+        log(f'writing {len(todo)} untiled EOG GeoTIFFs at {pixel_arcsec:g}" under {root}')
+        with ProcessPoolExecutor(2) as ex:
+            for f in [ex.submit(_write_notile, paths[ly], pixel, ly) for ly in todo]:
+                f.result()
+    files = {}
+    for ly, p in paths.items():
+        with rasterio.open(p) as ds:
+            files[ly] = {
+                "name": p.name,
+                "bytes": p.stat().st_size,
+                "shape": list(ds.shape),
+                "dtype": ds.dtypes[0],
+                "block": list(ds.block_shapes[0]),
+                "compress": ds.compression.name if ds.compression else None,
+                "overviews": ds.overviews(1),
+            }
+    return {
+        "month": MONTH,
+        "written": len(todo),
+        "write_s": round(time.perf_counter() - t0, 1),
+        "bytes": sum(f["bytes"] for f in files.values()),
+        "files": files,
+    }
 
 
 def section_window(b: Bench, zones: dict, args) -> dict:
@@ -1451,6 +1495,8 @@ def section_window(b: Bench, zones: dict, args) -> dict:
     out: dict = {"month": MONTH, "zone_sets": {k: str(z) for k, z in sets}, "runs": {}}
     if "len" in sources:
         out["len_files"] = len_files(b.data / "len", px)
+    if "eog" in sources:
+        out["eog_notile_files"] = eog_notile_files(b.data / "eog" / NOTILE_PATH, px)
     if "blackmarble" in sources:
         tiles = sorted(set().union(*(bm_tiles_for(z, px / 3600) for _, z in sets)))
         out["blackmarble_files"] = bm_files(b.data / "laads", tiles, px)
@@ -1459,20 +1505,9 @@ def section_window(b: Bench, zones: dict, args) -> dict:
         for zkey, zfile in sets:
             key = f"{source}/{zkey}"
             if source == "eog":
-                res = {}
-                for layout in ("tiles", "notile", "auto"):
-                    try:
-                        settings = eog_way(layout)
-                    except NotImplementedError as exc:
-                        res[layout] = {"skipped": str(exc)}
-                        continue
-                    res.update(
-                        {
-                            layout: ways_of(b, source, zkey, zfile, ["download"], settings)[
-                                "download"
-                            ]
-                        }
-                    )
+                res = ways_of(
+                    b, source, zkey, zfile, EOG_WAYS, lambda layout: eog_way(layout)(layout)
+                )
             else:
                 res = ways_of(
                     b, source, zkey, zfile, WAYS, lambda way, s=source: {s: {"read": way}}
@@ -1507,10 +1542,14 @@ def merge_parts(old: dict | None, new: dict) -> dict:
 
 
 def way_ratios(source: str, zkey: str, res: dict) -> dict:
-    """window / whole and auto / the cheaper of the two (bytes the stand-in sent)."""
-    if source == "eog" or not all(w in res for w in WAYS):
+    """window / whole and auto / the cheaper of the two (bytes the stand-in sent); for
+    EOG the ways are its layouts: the tiled archives (whole files), the untiled files
+    (by window) and ``auto``."""
+    ways = EOG_WAYS if source == "eog" else WAYS
+    if not all(w in res and "bytes_sent" in res[w] for w in ways):
         return {}
-    whole, win, auto = (res[w]["bytes_sent"] for w in WAYS)
+    whole, win, auto = (res[w]["bytes_sent"] for w in ways)
+    res = dict(zip(WAYS, (res[w] for w in ways), strict=True))
     cheaper = min(whole, win)
     return {
         "window_over_whole": round(win / whole, 5) if whole else None,
@@ -1535,11 +1574,13 @@ def window_targets(out: dict) -> list[dict]:
                 {"target": f"{source} {zkey}: auto <= {TARGET_AUTO} x the cheaper way (bytes)",
                  "measured": v, "limit": TARGET_AUTO, "met": v <= TARGET_AUTO}
             )  # fmt: skip
-        if zkey == "osm" and source == "len":
-            for way in ("window", "auto"):
+        if zkey == "osm" and source in ("len", "eog"):
+            for way in ("notile", "auto") if source == "eog" else ("window", "auto"):
+                if "bytes_sent" not in res.get(way, {}):
+                    continue
                 v = res[way]["bytes_sent"]
                 rows.append(
-                    {"target": f"len nine SEZs, {way}: under 5 MB a month",
+                    {"target": f"{source} nine SEZs, {way}: under 5 MB a month",
                      "measured": round(v / 1e6, 3), "limit": TARGET_SEZ_BYTES / 1e6,
                      "met": v < TARGET_SEZ_BYTES}
                 )  # fmt: skip
@@ -2161,7 +2202,8 @@ def markdown_window(res: dict) -> str:
             "headers or metadata plus the blocks or chunks holding zone pixels, plus 2 kB a "
             "request; whole: the files' sizes); wall: the whole `snakemake` run from nothing "
             "(zones, index, listing, downloads, statistics, table); peak job RSS: the largest "
-            "job's processes (/proc).",
+            "job's processes (/proc). EOG's ways are its layouts (`eog.layout`): whole = "
+            "the tiled archives (`tiles`), window = the untiled global GeoTIFFs (`notile`).",
             "",
             "| source | zones | whole (MB) | window (MB) | auto (MB) | window / whole "
             "| auto / cheaper | auto read | wall window / whole | wall auto / cheaper way |",
@@ -2172,9 +2214,10 @@ def markdown_window(res: dict) -> str:
             r = runs.get("ratios")
             if not r:
                 continue
+            whole, win, auto = (runs[w] for w in (EOG_WAYS if source == "eog" else WAYS))
             lines.append(
-                f"| {source} | {_zone_label(zkey)} | {_mb(runs['download']['bytes_sent'])} "
-                f"| {_mb(runs['window']['bytes_sent'])} | {_mb(runs['auto']['bytes_sent'])} "
+                f"| {source} | {_zone_label(zkey)} | {_mb(whole['bytes_sent'])} "
+                f"| {_mb(win['bytes_sent'])} | {_mb(auto['bytes_sent'])} "
                 f"| {r['window_over_whole']:.4f} | {r['auto_over_cheaper']:.3f} "
                 f"| {', '.join(f'{k} {v}' for k, v in sorted(r['auto_took'].items()))} "
                 f"| {r['wall_window_over_whole']} | {r['wall_auto_over_cheaper_way']} |"

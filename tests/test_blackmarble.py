@@ -552,6 +552,42 @@ def test_cmr_is_searched_page_by_page_and_inherited_links_are_not_files(cloud, m
     assert bmsrc.cmr_data_link(entry, "f.h5") == "https://h/prod-lads/P/f.h5"
 
 
+def test_cmr_is_asked_for_the_needed_tiles_only(cloud, monkeypatch):
+    """Issue 18: granules are searched by product, version, month and the needed tiles
+    (name patterns, no leading wildcard); a month without those tiles is published with
+    them absent, not unpublished; many tiles search the whole month."""
+    from sezlights.sources import blackmarble as bmsrc
+
+    src = bm(products=["VNP46A3"], endpoint="cloud", cmr_url=cloud.server.cmr_url,
+             cloud_url=cloud.server.cloud_url)  # fmt: skip
+
+    def cmr_bytes(needed):
+        cloud.server.reset_log()
+        m = src.list_month(cloud.session, "2019-02", needed)
+        return m, cloud.server.bytes_by_path.get("/search/granules.json", 0)
+
+    two = BM_TILES[:2]
+    m, narrow = cmr_bytes(two)
+    assert sorted(g.tile for g in m.granules) == sorted(two)
+    monkeypatch.setattr(bmsrc, "CMR_TILES_BY_NAME", 0)  # the whole month, then picked
+    m_all, whole = cmr_bytes(two)
+    assert [g.parts[0].name for g in m_all.granules] == [g.parts[0].name for g in m.granules]
+    assert narrow * 3 < whole  # 2 granules' entries against the month's 8
+    monkeypatch.undo()
+
+    # several queries of a few names each give the same as one
+    monkeypatch.setattr(bmsrc, "CMR_TILES_PER_QUERY", 3)
+    m = src.list_month(cloud.session, "2019-02", BM_TILES)
+    assert sorted(g.tile for g in m.granules) == sorted(BM_TILES)
+
+    # a tile CMR has no granule of: absent in a published month, not an unpublished month
+    m = src.list_month(cloud.session, "2019-02", ["h00v00"])
+    assert m.granules == [] and [a["tile"] for a in m.absent] == ["h00v00"]
+    assert not any(month == "2015-06" for _, _, month in cloud.server.granules())
+    with pytest.raises(MissingFileError, match="not published in CMR"):
+        src.list_month(cloud.session, "2015-06", ["h00v00"])
+
+
 def test_a_month_window_starting_at_midnight_would_catch_the_month_before(cloud):
     """CMR's temporal bounds are inclusive and a monthly granule ends at 00:00:00 on the
     next month's first day: the listing asks from 00:00:01, so it gets one month."""

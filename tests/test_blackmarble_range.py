@@ -9,10 +9,20 @@ import json
 import time
 
 import pytest
-from helpers import EARTHDATA_TOKEN, read_table, set_months, snakemake
+from helpers import (
+    EARTHDATA_TOKEN,
+    REPO,
+    blackmarble_globe,
+    check_against_oracle,
+    read_table,
+    set_months,
+    snakemake,
+)
 from helpers import workflow_dir as make_work
 from sezlights_standin import blackmarble_tiles as bmt
 from sezlights_standin.earthdata import EarthdataServer
+
+from sezlights.zones import load_zones
 
 workflow = pytest.mark.workflow
 MONTH = "2019-01"
@@ -78,6 +88,12 @@ def test_one_chunk_per_dataset_still_fetches_only_the_datasets_read(trees, tmp_p
     assert {g["read"] for g in manifest["granules"]} == {"window"}
     assert sent < sum(sizes.values()) / 2
     assert len(table) == 6
+    # and the numbers are those of the whole files, read back with h5py alone
+    rad, cvg, covered, lat = blackmarble_globe(
+        MONTH, TILES, pixel=PIXEL_ARCSEC / 3600, files=trees["one_chunk"]
+    )
+    zones = load_zones(REPO / "config/zones/demo_zones.geojson", "zone_id")
+    check_against_oracle(table, zones, {MONTH: (rad, cvg, lat)}, covered=covered)
 
 
 @workflow

@@ -130,3 +130,41 @@ def test_the_live_display_shows_each_retry_wait():
     assert "retrying" in text and "HTTP 500 Internal Server Error (try 4); next try in" in text
     assert "of the retry budget left (16 tries)" in text
     assert "Listing the eog files of 2019-02" in text
+
+
+def test_per_month_tables_deleted_since_the_run_are_said_with_how_to_get_them_back(
+    tmp_path, monkeypatch
+):
+    # issue 21, item 4: the closing lines never promise tables that are gone
+    import json
+
+    from snakemake_logger_plugin_sezlights.results import RUN_FILE, result_lines
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results/stats/eog").mkdir(parents=True)
+    (tmp_path / "results/zonal_stats.csv").write_text("zone_id\n")
+    for month in ("2019-01", "2019-03"):
+        (tmp_path / f"results/stats/eog/{month}.csv").write_text("zone_id\n")
+    (tmp_path / RUN_FILE).write_text(
+        json.dumps(
+            {
+                "table": "results/zonal_stats.csv",
+                "per_month": "results/stats/{source}/{month}.csv",
+                "sources": ["eog"],
+                "months": ["2019-01", "2019-02", "2019-03"],
+                "report": "results/report.html",
+            }
+        )
+    )
+    lines = result_lines()
+    assert "per-month tables: results/stats/eog/ (2 months, 2019-01 to 2019-03)" in lines
+    assert (
+        "per-month tables missing: 1 (e.g. results/stats/eog/2019-02.csv); run again to "
+        "make them anew"
+    ) in lines
+
+    # all present again: the line is gone
+    (tmp_path / "results/stats/eog/2019-02.csv").write_text("zone_id\n")
+    lines = result_lines()
+    assert "per-month tables: results/stats/eog/ (3 months, 2019-01 to 2019-03)" in lines
+    assert not any(line.startswith("per-month tables missing") for line in lines)

@@ -178,6 +178,37 @@ def test_window_reads_fetch_a_sliver_and_equal_the_whole_file(len_server, tmp_pa
             np.testing.assert_array_equal(b.read(window), remote[b.kind])
 
 
+def test_auto_takes_the_fewer_bytes_and_says_when_that_is_whole_files(len_server, monkeypatch):
+    """``len.read: auto`` compares the blocks the zones need (plus the header and a cost
+    per request) with the whole files, and downloads (said in a note) when that is
+    cheaper. A COG's full-resolution blocks cost less than the file with its overviews,
+    so even zones over the whole file read by window; only a high cost per request
+    (here set so) makes the whole files cheaper."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from sezlights import index
+    from sezlights.sources import lighteverynight as lensrc
+
+    src, s = len_source(len_server, read="auto"), make_session()
+    tiles = src.grid.tiles
+
+    def listed(geom):
+        zs = gpd.GeoDataFrame({"zone_id": ["z"]}, geometry=[geom], crs=4326)
+        return src.list_month(s, "2025-06", ["global"], index=index.build_index(zs, tiles))
+
+    (g,) = listed(box(36.8, -1.3, 36.9, -1.2)).granules  # a small zone near Nairobi
+    assert g.read == "window" and g.bytes_window < g.bytes_download / 10
+    everywhere = box(-179.9, -64.9, 179.9, 74.9)
+    (g,) = listed(everywhere).granules
+    assert g.read == "window" and 0 < g.bytes_window < g.bytes_download
+    monkeypatch.setattr(lensrc, "REQUEST_BYTES", g.bytes_download)
+    most = listed(everywhere)
+    (g,) = most.granules
+    assert g.read == "download" and g.bytes_window > g.bytes_download
+    assert any("downloading is cheaper" in n for n in most.notes), most.notes
+
+
 def test_a_body_cut_mid_block_and_503s_are_tried_again(len_server):
     src, s = len_source(len_server, read="window"), make_session()
     g = src.list_month(s, "2025-06", ["global"]).granules[0]

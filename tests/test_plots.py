@@ -411,3 +411,91 @@ def test_a_map_title_too_wide_for_the_figure_wraps_and_keeps_the_zone_id_whole()
     lines = title.get_text().split("\n")
     assert lines[0] == zone_id and len(lines) > 2
     assert " ".join(lines[1:]) == what
+
+
+def _with_rings(zone_rows: pd.DataFrame, rings=((0, 5, 0.5), (5, 10, 0.25))) -> pd.DataFrame:
+    """A zone's rows and its rings' (each ring's mean a fixed share of its zone's)."""
+    parts = [zone_rows]
+    for inner, outer, share in rings:
+        r = zone_rows.copy()
+        r["zone_id"] = f"{zone_rows.zone_id.iloc[0]}__ring_{inner}_{outer}km"
+        r["zone_kind"] = "ring"
+        r["ring_inner_km"] = float(inner)
+        r["ring_outer_km"] = float(outer)
+        r["mean"] = r["mean"] * share
+        parts.append(r)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _same(a, b) -> bool:
+    return np.allclose(np.asarray(a, float), np.asarray(b, float), equal_nan=True)
+
+
+def test_a_zones_chart_draws_each_ring_with_its_own_means_and_distances():
+    # issue 20: the per-zone chart shows the zone with its rings, each labelled
+    rows = _with_rings(stats(["z0"], sources=("eog",)))
+    fig = plots.timeseries_figure(rows, "z0", MONTHS)
+    panel = fig.axes[1]  # mean radiance
+    drawn = [line.get_ydata() for line in panel.get_lines()]
+    for ring_id in ("z0", "z0__ring_0_5km", "z0__ring_5_10km"):
+        expected = rows[rows.zone_id == ring_id].set_index("month")["mean"].reindex(MONTHS)
+        assert any(_same(y, expected) for y in drawn), ring_id
+    dotted = [line for line in panel.get_lines() if line.get_linestyle() == ":"]
+    assert len(dotted) == 2  # the rings, not the zone
+    labels = sorted(t.get_text() for t in panel.texts)
+    assert labels == ["0-5 km", "5-10 km"]
+    # the sum-of-lights panel is the zone's alone
+    assert not any(line.get_linestyle() == ":" for line in fig.axes[0].get_lines())
+
+
+def test_the_event_study_averages_zones_and_their_first_rings_by_months_since_start(
+    tmp_path, monkeypatch
+):
+    # issue 20: computed here by loops over the rows, then compared with what is drawn
+    zones = ("a", "b", "c")
+    starts = {"a": 3, "b": 6, "c": None}  # c has no start date: left out
+    rows = []
+    for z in zones:
+        base = stats([z], sources=("eog",), seed=ord(z))
+        rows.append(_with_rings(base))
+    t = pd.concat(rows, ignore_index=True)
+    t["parent_id"] = t["zone_id"].str.split("__").str[0]
+    month_no = t["month"].str[5:].astype(int)
+    start = t["parent_id"].map(starts)
+    t["months_since_start"] = (month_no - start).astype("Int64")
+
+    data = plots.event_study_data(t)
+    observed = t[t["months_since_start"].notna() & t["mean"].notna()]
+    for kind, pick in (("zone", "zone"), ("first ring", "ring_0_5km")):
+        got = data[data.kind == kind].set_index("months_since_start")
+        chosen = observed[
+            observed.zone_id.str.endswith(pick) if kind != "zone" else observed.zone_kind == "zone"
+        ]
+        expected = {}
+        for k, group in chosen.groupby("months_since_start"):
+            expected[int(k)] = (group["mean"].mean(), group["parent_id"].nunique())
+        assert sorted(got.index) == sorted(expected)
+        for k, (mean, n) in expected.items():
+            assert got.loc[k, "mean"] == pytest.approx(mean)
+            assert got.loc[k, "zones"] == n
+    assert set(data["zones"]) <= {1, 2}  # never c
+    assert (
+        not (data.kind == "first ring").any() or not observed.zone_id.str.endswith("5_10km").empty
+    )  # the outer ring is never counted as a first ring
+    assert len(data) == len(data.drop_duplicates(["kind", "months_since_start"]))
+
+    # the figure draws those means, zones and first rings, and the zone counts as bars
+    drawn = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, dest, *a, **k: drawn.setdefault("fig", fig))
+    plots.event_study_figure(t, tmp_path / "event.png")
+    top, bottom = drawn["fig"].axes[:2]
+    lines = [line for line in top.get_lines() if line.get_marker() in ("o", "s")]
+    for kind, marker in (("zone", "o"), ("first ring", "s")):
+        d = data[data.kind == kind].set_index("months_since_start")
+        span = np.arange(d.index.min(), d.index.max() + 1)
+        line = next(line for line in lines if line.get_marker() == marker)
+        assert list(line.get_xdata()) == list(span)
+        assert _same(line.get_ydata(), d["mean"].reindex(span))
+    (bars,) = bottom.collections  # one PolyCollection: a bar's top is its 2nd vertex
+    heights = sorted(path.vertices[1, 1] for path in bars.get_paths())
+    assert heights == sorted(data[data.kind == "zone"]["zones"].astype(float))

@@ -599,3 +599,44 @@ def test_rows_that_fit_only_without_the_datatables_bundle_make_a_plain_table():
     page = html_table(df, "Plain when it fits", max_bytes=150_000)  # the bundle is 975 KB
     assert "dt_args" not in page and len(page.encode()) <= 150_000
     assert len(parse(page).tables[0]) == 1 + 200
+
+
+def test_products_by_month_give_the_processing_line_and_the_bytes_each_way():
+    """Issue 19: per source and month, the processing line (where a source has several)
+    and the megabytes fetched, as whole files and by window, as the listing counted."""
+    from sezlights.manifest import Granule, Manifest, Part
+
+    def granule(read, whole, window, line=None, tile="global"):
+        part = Part("radiance", f"{tile}.tif", f"https://x/{tile}.tif", size=whole)
+        return Granule(tile, "p", "npp", read, (part,), line=line, bytes_download=whole,
+                       bytes_window=window)  # fmt: skip
+
+    series_ = [{"product": "p", "satellite": "npp"}]
+    manifests = [
+        Manifest("len", "2017-03", [granule("window", 4_000_000_000, 2_500_000, "rp2/vcm-slexcl")],
+                 series=series_),  # fmt: skip
+        Manifest("len", "2017-04", [granule("download", 3_000_000, 3_500_000, "ops/vcm-slexcl")],
+                 series=series_),  # fmt: skip
+        Manifest("blackmarble", "2017-04",
+                 [granule("download", 40_000_000, None, tile="h21v08"),
+                  granule("window", 30_000_000, 1_000_000, tile="h21v09")], series=series_),
+    ]  # fmt: skip
+    df = report._products_by_month(manifests)
+    rows = {(r.source, r.month): r for r in df.itertuples(index=False)}
+    cols = list(df.columns)
+    get = {key: {c: row[i] for i, c in enumerate(cols)} for key, row in rows.items()}
+    assert get[("len", "2017-03")]["processing line"] == "rp2/vcm-slexcl"
+    assert get[("len", "2017-04")]["processing line"] == "ops/vcm-slexcl"
+    assert get[("len", "2017-03")]["MB fetched"] == "2.5"
+    assert get[("len", "2017-03")]["MB as whole files"] == "4000.0"
+    assert get[("len", "2017-03")]["MB by window"] == "2.5"
+    assert get[("len", "2017-04")]["MB fetched"] == "3.0"  # whole files were cheaper
+    assert get[("len", "2017-04")]["files downloaded"] == 1
+    bm = get[("blackmarble", "2017-04")]
+    assert (bm["files downloaded"], bm["files read by window"]) == (1, 1)
+    assert bm["MB fetched"] == "41.0" and bm["MB as whole files"] == "70.0"
+    assert bm["MB by window"] == ""  # one file's window was not counted: no sum
+    assert bm["processing line"] == ""
+    # a run whose sources have no processing lines has no such column
+    only_bm = report._products_by_month(manifests[2:])
+    assert "processing line" not in only_bm.columns

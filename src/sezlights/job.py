@@ -193,18 +193,27 @@ def run_step(snakemake, step: Callable[[], None]) -> None:
         raise
 
 
+def download_settings(snakemake) -> dict:
+    """``download.*``: the one block of the config a job reads without a param. These
+    settings say how files are fetched (timeouts, retries, where copies are kept), never
+    what they hold, so a change must not rerun downloads or statistics, as a param
+    would; every other setting a job reads is a param Snakemake tracks
+    (tests/test_settings.py checks both)."""
+    return dict(snakemake.config.get("download", {}))
+
+
 def source_of(snakemake):
     """The job's source, from its params (``source``: its name and own settings) and
-    the few run-wide settings sources share: ``download.*`` (how files are fetched,
-    never what they hold) and ``stats.min_cloud_free`` from the job's params only, so
-    that Snakemake reruns a job that reads it when it changes (a job without that param
-    reads no band, and gets the schema's default)."""
+    the few run-wide settings sources share: ``download.*`` (:func:`download_settings`)
+    and ``stats.min_cloud_free`` from the job's params only, so that Snakemake reruns a
+    job that reads it when it changes (a job without that param reads no band, and gets
+    the schema's default)."""
     import dataclasses
 
     from . import sources
 
     p = snakemake.params.source
-    shared = sources.Shared.from_config({"download": snakemake.config.get("download", {})})
+    shared = sources.Shared(download=download_settings(snakemake))
     threshold = getattr(snakemake.params, "min_cloud_free", None)
     if threshold is not None:
         shared = dataclasses.replace(shared, min_cloud_free=float(threshold))

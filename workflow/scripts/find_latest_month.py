@@ -2,14 +2,14 @@ import json
 
 from sezlights import config, sources
 from sezlights.atomic import write_json
-from sezlights.job import note, run_step
+from sezlights.job import download_settings, note, run_step
 from sezlights.latest import latest_month
 from sezlights.months import parse_month
 
 
 def main():
     p = snakemake.params
-    shared = sources.Shared.from_config(snakemake.config)
+    shared = sources.Shared(download=download_settings(snakemake))
     found = {name: sources.make(name, block, shared) for name, block in p.sources.items()}
     needed = {}
     for path in snakemake.input.index_summaries:
@@ -23,7 +23,8 @@ def main():
     for line in skipped:
         note(f"months.end latest: {line}")
     # the range must hold for every source (a config error names what to change)
-    months = config.months({**snakemake.config, "months": {"start": p.start, "end": month}})
+    run = {**p.sources, "sources": list(p.sources), "months": {"start": p.start, "end": month}}
+    months = config.months(run)
     note(f"months.end latest: {month} ({len(months)} months from {months[0]})")
     write_json(snakemake.output.plan, {"month": month, "skipped": skipped, "epoch": p.epoch})
 

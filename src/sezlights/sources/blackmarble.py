@@ -100,6 +100,11 @@ FILE_RE = re.compile(
 ROW_BLOCK = 256  # rows read at once from an HDF5 dataset that is not chunked
 REQUEST_BYTES = 2048  # the cost of one more HTTP request, in bytes, when comparing ways
 CMR_PAGE = 2000  # CMR's largest page
+# a month's granules are searched by tile name when the zones need at most this many
+# tiles (else the whole month: about 540 granules, one page), this many names a query
+# (a URL of a few kB)
+CMR_TILES_BY_NAME = 100
+CMR_TILES_PER_QUERY = 40
 APPROVE_URL = "https://urs.earthdata.nasa.gov/approve_app?client_id=A6th7HB-3EBoO7iOCiCLlA"
 
 
@@ -449,10 +454,16 @@ class BlackMarble(Source):
             m = self._file_of(name, product, month)
             if m is not None:
                 self._keep_newer(found, m, (name, url + name, size, m["stamp"]), month)
-        return found, url
+        return (found or None), url
 
-    def _cmr_files(self, session, product: str, month: str):
-        """{tile: (name, url, size, stamp)} of a month's granules in CMR; None: none."""
+    def _cmr_files(self, session, product: str, month: str, tiles: list[str] | None = None):
+        """{tile: (name, url, size, stamp)} of a month's granules in CMR; None: the month
+        has none. With ``tiles`` (few enough), only those tiles' granules are asked for,
+        by name patterns without a leading wildcard (``VNP46A3.A2019032.h23v05.002.*``:
+        CMR allows at most 5 patterns with one per query, evidence blackmarble.md §10),
+        in groups of :data:`CMR_TILES_PER_QUERY`; several values of a parameter match any
+        of them (public code merges regions so, evidence §10). A month with none of
+        those tiles is told from one not published by a one-granule search of the month."""
         first, last = month_bounds(month)
         params = {
             "short_name": product,
@@ -462,7 +473,30 @@ class BlackMarble(Source):
             "page_size": str(CMR_PAGE),
         }
         url = f"{self.cmr_url}granules.json"
-        headers, found = {}, {}
+        if not tiles or len(tiles) > CMR_TILES_BY_NAME:
+            found = self._cmr_search(session, url, params, product, month)
+            return (found or None), url
+        prefix = f"{product}.A{month[:4]}{day_of_year(month)}"
+        version = VERSIONS[self.collection]
+        found = {}
+        for i in range(0, len(tiles), CMR_TILES_PER_QUERY):
+            names = [f"{prefix}.{t}.{version}.*" for t in tiles[i : i + CMR_TILES_PER_QUERY]]
+            query = {
+                **params,
+                "producer_granule_id[]": names,
+                "options[producer_granule_id][pattern]": "true",
+            }
+            found.update(self._cmr_search(session, url, query, product, month))
+        if not found:
+            # none of the tiles: is the month published at all?
+            one = self._cmr_search(session, url, {**params, "page_size": "1"}, product, month, 1)
+            return ({} if one else None), url
+        return found, url
+
+    def _cmr_search(self, session, url, params, product, month, most: int | None = None):
+        """{tile: (name, url, size, stamp)} of the granules a search finds, page by page
+        (the ``CMR-Search-After`` header), or its first ``most`` entries."""
+        headers, found, seen = {}, {}, 0
         while True:
             try:
                 r = session.get(url, params=params, headers=headers, timeout=self.shared.timeout)
@@ -489,11 +523,12 @@ class BlackMarble(Source):
                 if m is None or link is None:
                     continue
                 self._keep_newer(found, m, (name, link, None, m["stamp"]), month)
+            seen += len(entries)
             after = r.headers.get("CMR-Search-After")
-            if not entries or not after:
+            if not entries or not after or (most is not None and seen >= most):
                 break
             headers = {"CMR-Search-After": after}
-        return (found or None), url
+        return found
 
     @staticmethod
     def _keep_newer(found: dict, m: re.Match, value: tuple, month: str) -> None:
@@ -519,11 +554,11 @@ class BlackMarble(Source):
             notes.append(f"files read whole: {why_not}")
         for s in series:
             if self.endpoint == "cloud":
-                found, url = self._cmr_files(session, s.product, month)
+                found, url = self._cmr_files(session, s.product, month, needed)
             else:
                 found, url = self._ladsweb_files(session, s.product, month)
             urls.append(url)
-            if not found:
+            if found is None:
                 unpublished.append(s.product)
                 continue
             for t in self.tiles.ids:
