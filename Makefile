@@ -30,7 +30,7 @@ test: check
 
 # the unit tests: no test that runs Snakemake (marked `workflow`), two processes
 check: setup
-	$(VENV)/bin/pytest -m "not workflow" -n 2
+	$(VENV)/bin/pytest -m "not workflow" -n 2 --durations=10
 
 # Full-resolution benchmark (not part of the tests): ~10 GB of disk, ~30 minutes.
 benchmark: setup

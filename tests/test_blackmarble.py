@@ -588,6 +588,30 @@ def test_cmr_is_asked_for_the_needed_tiles_only(cloud, monkeypatch):
         src.list_month(cloud.session, "2015-06", ["h00v00"])
 
 
+def test_a_file_republished_between_two_listings_changes_its_month_only(cloud):
+    """Issue 19: a Black Marble file replaced between runs (LAADS republishes under a new
+    production stamp) changes that month's manifest, its digest (the param that reruns
+    the month's jobs) and the file's identity; another month's manifest is unchanged."""
+    src = bm(products=["VNP46A3"], endpoint="cloud", cmr_url=cloud.server.cmr_url,
+             cloud_url=cloud.server.cloud_url)  # fmt: skip
+    tiles = BM_TILES[:2]
+    before = {m: src.list_month(cloud.session, m, tiles) for m in ("2019-01", "2019-02")}
+    old = next(cloud.server.tree.rglob(f"VNP46A3.A2019032.{tiles[0]}.*.h5"))
+    stamp = old.name.split(".")[4]
+    new = old.with_name(old.name.replace(stamp, str(int(stamp) + 1)))
+    new.write_bytes(old.read_bytes() + b"\0" * 4096)  # a new production, a new size
+    old.unlink()
+    cloud.server.rescan()
+    after = {m: src.list_month(cloud.session, m, tiles) for m in ("2019-01", "2019-02")}
+    assert after["2019-01"].digest() == before["2019-01"].digest()
+    assert after["2019-02"].digest() != before["2019-02"].digest()
+    identity = {m: {g.tile: g.parts[0].identity() for g in after[m].granules} for m in after}
+    was = {g.tile: g.parts[0].identity() for g in before["2019-02"].granules}
+    assert identity["2019-02"][tiles[1]] == was[tiles[1]]
+    assert identity["2019-02"][tiles[0]] != was[tiles[0]]
+    assert identity["2019-02"][tiles[0]][0] == new.name
+
+
 def test_a_month_window_starting_at_midnight_would_catch_the_month_before(cloud):
     """CMR's temporal bounds are inclusive and a monthly granule ends at 00:00:00 on the
     next month's first day: the listing asks from 00:00:01, so it gets one month."""
