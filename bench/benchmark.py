@@ -2161,6 +2161,16 @@ def markdown_window(res: dict) -> str:
                 "600 x 600 and gzipped as the stand-in writes them (real files' chunking is "
                 "not known)."
             )
+        ef = w.get("eog_notile_files")
+        if ef:
+            rad, cf = ef["files"]["avg_rade9h"], ef["files"]["cf_cvg"]
+            lines.append(
+                f"EOG untiled: two global GeoTIFFs of {rad['shape'][1]} x {rad['shape'][0]} "
+                f"pixels ({rad['block'][0]} x {rad['block'][1]} internal tiles, "
+                f"{rad['compress']}, {len(rad['overviews']) or 'no'} overviews): radiance {rad['bytes'] / 1e9:.2f} GB, "
+                f"cloud-free coverage {cf['bytes'] / 1e9:.2f} GB; the tiled archives of the "
+                "same month (six `.tgz` of 1.0-1.2 GB) beside them."
+            )
         lines += [
             "",
             "| source | zones | way | MB sent | whole files | ranged GETs | listing's estimate "
