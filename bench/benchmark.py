@@ -2167,7 +2167,8 @@ def markdown_window(res: dict) -> str:
             lines.append(
                 f"EOG untiled: two global GeoTIFFs of {rad['shape'][1]} x {rad['shape'][0]} "
                 f"pixels ({rad['block'][0]} x {rad['block'][1]} internal tiles, "
-                f"{rad['compress']}, {len(rad['overviews']) or 'no'} overviews): radiance {rad['bytes'] / 1e9:.2f} GB, "
+                f"{rad['compress']}, {len(rad['overviews']) or 'no'} overviews): "
+                f"radiance {rad['bytes'] / 1e9:.2f} GB, "
                 f"cloud-free coverage {cf['bytes'] / 1e9:.2f} GB; the tiled archives of the "
                 "same month (six `.tgz` of 1.0-1.2 GB) beside them."
             )
