@@ -24,8 +24,8 @@ report: setup
 # at a time (each file's module fixtures made once), then those marked `serial` (timed
 # or interrupted runs) alone; fails if any part does
 test: check
-	$(VENV)/bin/pytest -m "workflow and not serial" -n 2 --dist loadfile; status=$$?; \
-	$(VENV)/bin/pytest -m serial; serial=$$?; \
+	$(VENV)/bin/pytest -m "workflow and not serial" -n 2 --dist loadfile --durations=20; status=$$?; \
+	$(VENV)/bin/pytest -m serial --durations=8; serial=$$?; \
 	[ $$status -eq 0 ] && [ $$serial -eq 0 ]
 
 # the unit tests: no test that runs Snakemake (marked `workflow`), two processes
