@@ -267,18 +267,30 @@ def _write_len(root, pixel, layer):
 def len_files(root: Path, pixel_arcsec: float) -> dict:
     """The month's Light Every Night bucket under ``root``: the global radiance and
     cloud-free-count COGs (stray light excluded), written if missing (one process each)."""
-    import rasterio
     from sezlights_standin import lighteverynight
 
     pixel = pixel_arcsec / 3600
     layers = lighteverynight.layers(MONTH)
     paths = {ly: root / lighteverynight.key(MONTH, "slexcl", ly) for ly in layers}
+    return global_geotiffs(
+        paths,
+        lambda ly: (_write_len, root, pixel, ly),
+        f'Light Every Night COGs at {pixel_arcsec:g}" under {root}',
+    )
+
+
+def global_geotiffs(paths: dict, job, what: str) -> dict:
+    """The month's global GeoTIFFs (``paths``, by layer), each written if missing by
+    ``job(layer)`` (a function and its arguments, one process each), and what each
+    file is (size, shape, type, blocks, compression, overviews)."""
+    import rasterio
+
     todo = [ly for ly, p in paths.items() if not p.exists()]
     t0 = time.perf_counter()
     if todo:
-        log(f'writing {len(todo)} Light Every Night COGs at {pixel_arcsec:g}" under {root}')
+        log(f"writing {len(todo)} {what}")
         with ProcessPoolExecutor(2) as ex:
-            for f in [ex.submit(_write_len, root, pixel, ly) for ly in todo]:
+            for f in [ex.submit(*job(ly)) for ly in todo]:
                 f.result()
     files = {}
     for ly, p in paths.items():
@@ -1445,7 +1457,6 @@ def eog_notile_files(root: Path, pixel_arcsec: float) -> dict:
     folder), internally tiled 256 x 256 with LZW as the stand-in writes them (2021's
     real files are so tiled; docs/evidence/eog-notile.md), written if missing (one
     process per layer)."""
-    import rasterio
     from sezlights_standin import eog_notile, eog_tiles
 
     pixel = pixel_arcsec / 3600
@@ -1455,32 +1466,11 @@ def eog_notile_files(root: Path, pixel_arcsec: float) -> dict:
     paths = {
         ly: folder / eog_notile.file_name(MONTH, "vcmcfg", stamp, sat, ly) for ly in NOTILE_LAYERS
     }
-    todo = [ly for ly, p in paths.items() if not p.exists()]
-    t0 = time.perf_counter()
-    if todo:
-        log(f'writing {len(todo)} untiled EOG GeoTIFFs at {pixel_arcsec:g}" under {root}')
-        with ProcessPoolExecutor(2) as ex:
-            for f in [ex.submit(_write_notile, paths[ly], pixel, ly) for ly in todo]:
-                f.result()
-    files = {}
-    for ly, p in paths.items():
-        with rasterio.open(p) as ds:
-            files[ly] = {
-                "name": p.name,
-                "bytes": p.stat().st_size,
-                "shape": list(ds.shape),
-                "dtype": ds.dtypes[0],
-                "block": list(ds.block_shapes[0]),
-                "compress": ds.compression.name if ds.compression else None,
-                "overviews": ds.overviews(1),
-            }
-    return {
-        "month": MONTH,
-        "written": len(todo),
-        "write_s": round(time.perf_counter() - t0, 1),
-        "bytes": sum(f["bytes"] for f in files.values()),
-        "files": files,
-    }
+    return global_geotiffs(
+        paths,
+        lambda ly: (_write_notile, paths[ly], pixel, ly),
+        f'untiled EOG GeoTIFFs at {pixel_arcsec:g}" under {root}',
+    )
 
 
 def section_window(b: Bench, zones: dict, args) -> dict:
