@@ -289,6 +289,12 @@ def latest_month_downloads(wildcards):
 
 
 def all_manifests(wildcards=None):
+    """Every month's manifest; while some listing has still to run, those listings, all
+    at once (checkpoint targets: asked again as each finishes), so that the months are
+    listed side by side, not one after another."""
+    pending = pending_listings()
+    if pending:
+        return pending
     return [
         checkpoints.list_month_files.get(source=s, month=m).output.manifest
         for s in SOURCES
@@ -317,11 +323,14 @@ def latest_manifest_digest(wildcards):
 
 def stats_tables(wildcards=None):
     """Every month's table. Each month's listing is asked for first: once a re-listing
-    finds nothing changed, the combined table is then not made again."""
-    all_manifests()
-    return expand(
-        "results/stats/{source}/{month}.csv", source=SOURCES, month=run_months()
-    )
+    finds nothing changed, the combined table is then not made again. While some months
+    are still being listed, their listings and the tables of the months listed: a month's
+    download starts as soon as its own listing is done."""
+    pending, listed = listing_progress()
+    return [
+        *pending,
+        *(f"results/stats/{source}/{month}.csv" for source, month in listed),
+    ]
 
 
 def kept_mosaics(wildcards=None):
@@ -336,12 +345,13 @@ def kept_mosaics(wildcards=None):
     )
 
 
-def pending_listings():
-    """The manifests whose listing (a checkpoint) Snakemake has not yet seen done, flagged
-    as checkpoint targets (the exception's own target): Snakemake then asks again once
-    each is done or found up to date, however many there are. With nothing to run
-    (--report), a manifest there is the one the report uses."""
-    pending = []
+def listing_progress():
+    """(pending, listed): the manifests whose listing (a checkpoint) Snakemake has not yet
+    seen done, flagged as checkpoint targets (the exception's own target: Snakemake asks
+    again once each is done or found up to date, however many there are), and the
+    (source, month) pairs listed. With nothing to run (--report), a manifest there is
+    the one the report uses."""
+    pending, listed = [], []
     for source in SOURCES:
         for month in run_months():
             try:
@@ -350,9 +360,16 @@ def pending_listings():
                 if workflow.executor_plugin is None and _stored(
                     checkpoints.list_month_files, source=source, month=month
                 ):
+                    listed.append((source, month))
                     continue
                 pending.append(exc.targetfile)
-    return pending
+            else:
+                listed.append((source, month))
+    return pending, listed
+
+
+def pending_listings():
+    return listing_progress()[0]
 
 
 def run_targets(wildcards):
@@ -367,7 +384,7 @@ def run_targets(wildcards):
     deleted after the table was made (an interrupted --forcerun) would stay missing."""
     pending = pending_listings()
     if pending:
-        return pending
+        return stats_tables()
     return [
         *stats_tables(),
         "results/zonal_stats.csv",
@@ -423,6 +440,10 @@ def _read_json(path):
 
 def index_mem_mb(wildcards, input, attempt):
     return memory.index_mb(_read_json(input.summary)["grids"][wildcards.grid], attempt)
+
+
+def stats_threads(wildcards):
+    return SOURCE[wildcards.source].stats_threads
 
 
 def stats_mem_mb(wildcards, input, attempt):

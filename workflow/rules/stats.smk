@@ -14,10 +14,10 @@ rule compute_zone_stats:
         "benchmarks/stats/{source}/{month}.tsv"
     conda:
         "../envs/stats.yaml"
-    # two files read at once: ISA-L decompresses without holding the GIL (EOG: ~2x);
-    # libhdf5 runs behind h5py's lock, so Black Marble overlaps only one file's masking
-    # with another's reading (1.1-1.6x, bench/results-hdf5.json)
-    threads: 2
+    # the files the source's job reads at once (Source.stats_threads): EOG two, as ISA-L
+    # decompresses without holding the GIL (~2x); Black Marble one, as libhdf5 runs
+    # behind h5py's lock (two threads: 1.1-1.6x, bench/results-hdf5.json)
+    threads: stats_threads
     resources:
         mem_mb=stats_mem_mb,
         runtime=60,

@@ -20,16 +20,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import requests
-from rasterio.windows import Window
 
 from ..errors import ConfigError, LoginError, MissingFileError, UserError
-from ..grid import TileSet
+from ..grid import TileSet, make_window
 from ..http import Budget, describe_error, describe_status, make_session
 from ..manifest import Granule, Manifest, Part
 from ..months import from_index, month_index
+
+if TYPE_CHECKING:
+    from rasterio.windows import Window
 
 # name: "module:class". Adding a source: its module, one line here, its block in the
 # config schema, and its stand-in for the tests.
@@ -120,7 +123,7 @@ class Band:
             for key, r0, r1, c0, c1 in jobs:
                 for y in range(r0, r1, self.STRIP):
                     y1 = min(r1, y + self.STRIP)
-                    arr = self.read(Window(c0 - wc0, y - wr0, c1 - c0, y1 - y))
+                    arr = self.read(make_window(c0 - wc0, y - wr0, c1 - c0, y1 - y))
                     for i in range(y1 - y):
                         yield key, y + i - r0, arr[i]
             return
@@ -149,7 +152,7 @@ def tiff_band(kind: str, tif, lat, nodata: bool = True, below: float | None = No
     tag = tif.ds.nodata if nodata else None
 
     def read(w: Window) -> np.ndarray:
-        arr = tif.read(Window(w.col_off + dc, w.row_off + dr, w.width, w.height))
+        arr = tif.read(make_window(w.col_off + dc, w.row_off + dr, w.width, w.height))
         out = arr.astype(np.float32)
         bad = ~np.isfinite(out)
         if tag is not None:
@@ -191,6 +194,8 @@ class Source(ABC):
     colour: str  # in every figure
     order: int  # sources are listed in this order
     download_resource: str  # the Snakemake resource that caps downloads from its server
+    # granules a statistics job reads at once: its rule's threads (compute_zone_stats)
+    stats_threads: int = 2
     signature: bytes | tuple[bytes, ...] = b""  # what a downloaded file's first bytes must be
     needs_login: bool = False  # reading its files needs credentials
     # which sources statistics jobs may read by window ("all", "anonymous" or "none"):

@@ -210,6 +210,10 @@ class BlackMarble(Source):
     colour = "#d35400"
     order = 1
     download_resource = "laads_downloads"
+    # libhdf5 runs behind h5py's lock: two threads read four tiles only 1.5x faster
+    # (bench/results-hdf5.json), less than two months side by side; with one thread a
+    # month's statistics also run beside the next month's download on two cores
+    stats_threads = 1
     needs_login = True
     signature = HDF5_SIGNATURE
 
