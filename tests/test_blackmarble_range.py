@@ -135,3 +135,47 @@ def test_no_token_goes_to_jobs_that_run_elsewhere(trees):
         src.window_reads = "all"
         m = src.list_month(session, MONTH, ["h21v08"], index=index)
         assert [g.read for g in m.granules] == ["window"]
+
+
+def test_a_file_replaced_after_its_listing_is_never_read_in_part(trees, tmp_path):
+    """Reads by range carry the identity the listing recorded (here the ETag) on every
+    request, through the signed addresses: a file replaced on the server under the same
+    name and size answers 412 and the read stops as changed (the stats job then marks
+    the month's listing stale), never mixing chunks of two files."""
+    import os
+
+    import numpy as np
+
+    from sezlights import sources, zonal
+    from sezlights.errors import ChangedFileError
+
+    root = tmp_path / "tree"
+    bmt.make_tree(root, MONTH, MONTH, PIXEL_ARCSEC, tiles=TILES[:1], products=["VNP46A3"],
+                  chunk=60)  # fmt: skip
+    with served(root) as srv:
+        src = sources.make(
+            "blackmarble",
+            {"products": ["VNP46A3"], "pixel_arcsec": PIXEL_ARCSEC, "endpoint": "cloud",
+             "cmr_url": srv.cmr_url, "cloud_url": srv.cloud_url, "read": "window"},
+        )  # fmt: skip
+        session = src.session({"EARTHDATA_TOKEN": EARTHDATA_TOKEN})
+        w = src.tiles.window(TILES[0])
+        index = {
+            "row": np.array([int(w.row_off) + 5, int(w.row_off) + 200]),
+            "col": np.array([int(w.col_off) + 5, int(w.col_off) + 200]),
+            "length": np.array([2, 3]),
+        }
+        granules = src.list_month(session, MONTH, TILES[:1], index=index).granules
+        part = granules[0].parts[0]
+        assert [g.read for g in granules] == ["window"] and part.etag
+        before = zonal.gather(index, granules, src, None, session)
+        assert before["covered"].all()
+        path = next(root.rglob(part.name))
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 1  # republished under the same name and size
+        path.write_bytes(bytes(data))
+        os.utime(path, (time.time() + 5, time.time() + 5))
+        srv.reset_log()
+        with pytest.raises(ChangedFileError, match="changed on the server after its month"):
+            zonal.gather(index, granules, src, None, session)
+        assert 412 in [r[2] for r in srv.requests]

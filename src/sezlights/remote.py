@@ -235,7 +235,9 @@ class RemoteTiff:
 
         self.close()
         headers = dict(self._headers())
-        if self.etag:  # every request conditional: a file replaced meanwhile answers 412
+        # every request conditional: a file replaced meanwhile answers 412 (a weak ETag
+        # never matches If-Match: RFC 9110 §13.1.1; its date stands in)
+        if self.etag and not self.etag.startswith("W/"):
             headers["If-Match"] = self.etag
         elif self.modified:
             headers["If-Unmodified-Since"] = self.modified
@@ -417,11 +419,22 @@ class RangeFile(io.RawIOBase):
     or an expired signed address looks); ``budget`` is the file's retry budget. Small
     reads are fetched by aligned :data:`BLOCK` and cached; a large read is one request.
     ``fetched`` counts the bytes received.
+
+    ``etag`` and ``modified``, the identity the month's listing recorded, make every
+    request conditional (``If-Match``, else ``If-Unmodified-Since``), as for GeoTIFFs
+    read by window (:class:`RemoteTiff`): a file replaced on the server, even under the
+    same name and size, answers 412 and is never read in part (:class:`ChangedFileError`).
+    Without them (the listing itself), the first answer's identity is used for the rest
+    and kept in ``etag`` and ``modified``.
     """
 
-    def __init__(self, target, name: str, budget: Budget, timeout=(10, 60), size=None):
+    def __init__(
+        self, target, name: str, budget: Budget, timeout=(10, 60), size=None, etag=None,
+        modified=None,
+    ):  # fmt: skip
         super().__init__()
         self.target, self.name, self.budget, self.timeout = target, name, budget, timeout
+        self.etag, self.modified = etag, modified
         self.fetched = 0
         self.requests = 0
         self._pos = 0
@@ -485,6 +498,15 @@ class RangeFile(io.RawIOBase):
                 self._cache.popitem(last=False)
         return data
 
+    def _condition(self) -> dict:
+        """The file's identity as a request condition. A weak ETag (``W/``) never matches
+        ``If-Match`` (RFC 9110 §13.1.1: strong comparison): the date stands in for it."""
+        if self.etag and not self.etag.startswith("W/"):
+            return {"If-Match": self.etag}
+        if self.modified:
+            return {"If-Unmodified-Since": self.modified}
+        return {}
+
     def _fetch(self, pos: int, n: int, exact: bool = True) -> bytes:
         """Bytes ``pos .. pos + n`` from the server, tried again within the budget.
 
@@ -499,8 +521,13 @@ class RangeFile(io.RawIOBase):
             self.budget.take_try()
             try:
                 session, url = self.target.locate(self.timeout)
-                rng = {"Range": f"bytes={pos}-{pos + n - 1}"}
+                rng = {"Range": f"bytes={pos}-{pos + n - 1}", **self._condition()}
                 with session.get(url, headers=rng, stream=True, timeout=self.timeout) as r:
+                    if r.status_code == 412:
+                        raise ChangedFileError(
+                            f"{self.name} changed on the server after its month was listed "
+                            "(another ETag or date)"
+                        )
                     if self.target.expired(r):
                         raise TryFailed("the signed address expired")
                     if self.target.refused(r):
@@ -524,6 +551,9 @@ class RangeFile(io.RawIOBase):
                     if self._size is None:
                         total = r.headers.get("Content-Range", "").rsplit("/", 1)[-1]
                         self._size = int(total) if total.isdigit() else None
+                    if self.etag is None and self.modified is None:
+                        self.etag = r.headers.get("ETag")
+                        self.modified = r.headers.get("Last-Modified")
                     data = r.content
                 self.requests += 1
                 self.fetched += len(data)

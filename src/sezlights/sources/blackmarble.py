@@ -573,11 +573,13 @@ class BlackMarble(Source):
                     continue
                 name, link, size, stamp = found[t]
                 part = Part("file", name, link, size=size, stamp=stamp)
-                read, window_bytes, why, exact = self._choose(session, part, t, index)
+                read, window_bytes, why, server = self._choose(session, part, t, index)
                 if why:
                     notes.append(f"{name}: {why}")
-                if exact is not None:  # the server's own size (CMR gives rounded MB)
-                    part = Part("file", name, link, size=exact, stamp=stamp)
+                if server is not None:  # the server's own size (CMR gives rounded MB),
+                    # ETag and date: reads by range are made conditional on them
+                    size, etag, modified = server
+                    part = Part("file", name, link, size, stamp, etag, modified)
                 granule = Granule(t, s.product, s.satellite, read, (part,))
                 granule = dataclasses.replace(
                     granule, bytes_download=part.size, bytes_window=window_bytes
@@ -722,15 +724,18 @@ class BlackMarble(Source):
 
         budget = self.shared.budget()
         target = self.target(child_session(session, budget), part)
-        return RangeFile(target, part.name, budget, self.shared.timeout)
+        return RangeFile(
+            target, part.name, budget, self.shared.timeout, etag=part.etag,
+            modified=part.modified,
+        )  # fmt: skip
 
     def _choose(self, session, part: Part, tile: str, index) -> tuple:
         """How to read one file (``blackmarble.read``): by range when its own layout makes
         that cheaper (chunks, or a contiguous dataset, read only where the zones are),
         else whole. Real files' chunking is not known (docs/evidence/blackmarble.md): each
         file's metadata decides, read with a few range requests. Returns the way, the
-        estimated bytes by range, why a file is read whole (or ""), and the file's size as
-        the server says (None: not asked)."""
+        estimated bytes by range, why a file is read whole (or ""), and the file's size,
+        ETag and Last-Modified as the server says (None: not asked)."""
         if self.read == "download" or index is None or self.may_read_by_window():
             # (list_month says once why a source that may not be read by window is not)
             allowed = not self.may_read_by_window()
@@ -746,13 +751,14 @@ class BlackMarble(Source):
             why = "the server does not answer ranged requests: read whole"
             return "download", None, why, None
         whole = rf.size or 0
+        server = (rf.size, rf.etag, rf.modified)
         if self.read == "window" or not whole or estimate < whole:
-            return "window", estimate, "", rf.size
+            return "window", estimate, "", server
         why = (
             f"its layout makes a read by range no cheaper ({estimate / 1e6:.1f} of "
             f"{whole / 1e6:.1f} MB): read whole"
         )
-        return "download", estimate, why, rf.size
+        return "download", estimate, why, server
 
     def _range_bytes(self, h5, tile: str, index) -> int:
         """The bytes a read of the zones' pixels fetches from the tile's three datasets:
