@@ -1636,13 +1636,9 @@ def section_peer(b: Bench, zones: dict, args) -> dict:
     else:
         out["blackmarblepy"] = peer_run(b, py, script, zones["osm"])
     work = b.workdir("work-peer", fresh=True)
-    months = {"start": PEER_MONTHS[0], "end": PEER_MONTHS[-1]}
     tables = {}
     for way in ("download", "auto"):
-        out[f"pipeline_{way}"] = way_run(
-            b, work, "blackmarble", "osm", zones["osm"], way,
-            months=months, blackmarble={"read": way}, listed=PEER_MONTHS,
-        )  # fmt: skip
+        out[f"pipeline_{way}"] = peer_pipeline_run(b, work, zones, way)
         tables[way] = _stats_table(work)
     out["pipeline_auto"]["same_statistics_as"] = {
         "download": same_statistics(tables["download"], tables["auto"])
@@ -1689,18 +1685,12 @@ def section_peer_each(b: Bench, zones: dict, args, peer: dict) -> dict:
     # a shared machine): every wall is kept, the ratio is taken between medians
     walls = {"blackmarblepy": [r["wall_s"]]}
     walls |= {way: [out[f"pipeline_{way}"]["wall_s"]] for way in ("download", "auto")}
-    months = {"start": PEER_MONTHS[0], "end": PEER_MONTHS[-1]}
     for _ in range(1, args.peer_rounds):
         walls["blackmarblepy"].append(
             peer_run(b, py, script, zones["osm"], "extract-each").get("wall_s")
         )
         for way in ("download", "auto"):
-            walls[way].append(
-                way_run(
-                    b, work, "blackmarble", "osm", zones["osm"], way,
-                    months=months, blackmarble={"read": way}, listed=PEER_MONTHS,
-                )["wall_s"]
-            )  # fmt: skip
+            walls[way].append(peer_pipeline_run(b, work, zones, way)["wall_s"])
     if None in walls["blackmarblepy"]:
         return dict(out, rounds={"failed": "a later blackmarblepy round failed", **walls})
     out["rounds"] = walls
@@ -1719,6 +1709,16 @@ def section_peer_each(b: Bench, zones: dict, args, peer: dict) -> dict:
         "met_auto": out["pipeline_auto"]["over_peer_each_wall"] <= 1.0,
     }
     return out
+
+
+def peer_pipeline_run(b: Bench, work: Path, zones: dict, way: str) -> dict:
+    """The pipeline on the peer's work (nine SEZs, :data:`PEER_MONTHS` of Black Marble),
+    one way (``blackmarble.read``), from nothing."""
+    months = {"start": PEER_MONTHS[0], "end": PEER_MONTHS[-1]}
+    return way_run(
+        b, work, "blackmarble", "osm", zones["osm"], way,
+        months=months, blackmarble={"read": way}, listed=PEER_MONTHS,
+    )  # fmt: skip
 
 
 def peer_run(b: Bench, py: Path, script: Path, zones_path: Path, mode="extract") -> dict:

@@ -178,6 +178,18 @@ def _gdal_escaped(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def identity_condition(etag: str | None, modified: str | None) -> dict:
+    """A file's identity as the listing recorded it, as request headers: ``If-Match``
+    with its ETag, else ``If-Unmodified-Since`` with its date (a replaced file answers
+    412). A weak ETag (``W/``) never matches ``If-Match`` (strong comparison; MDN,
+    docs/evidence/window-reads.md): the date stands in for it."""
+    if etag and not etag.startswith("W/"):
+        return {"If-Match": etag}
+    if modified:
+        return {"If-Unmodified-Since": modified}
+    return {}
+
+
 class RemoteTiff:
     """A remote single-band GeoTIFF open for window reads (a context manager).
 
@@ -235,12 +247,8 @@ class RemoteTiff:
 
         self.close()
         headers = dict(self._headers())
-        # every request conditional: a file replaced meanwhile answers 412 (a weak ETag
-        # never matches If-Match: RFC 9110 §13.1.1; its date stands in)
-        if self.etag and not self.etag.startswith("W/"):
-            headers["If-Match"] = self.etag
-        elif self.modified:
-            headers["If-Unmodified-Since"] = self.modified
+        # every request conditional: a file replaced meanwhile answers 412
+        headers.update(identity_condition(self.etag, self.modified))
         self._token = self._bearer() if self._bearer is not None else None
         opts = gdal_options(self.timeout, headers=headers, bearer=self._token)
         # nothing GDAL cached of this file before (an earlier open, a failed read) is
@@ -498,15 +506,6 @@ class RangeFile(io.RawIOBase):
                 self._cache.popitem(last=False)
         return data
 
-    def _condition(self) -> dict:
-        """The file's identity as a request condition. A weak ETag (``W/``) never matches
-        ``If-Match`` (RFC 9110 §13.1.1: strong comparison): the date stands in for it."""
-        if self.etag and not self.etag.startswith("W/"):
-            return {"If-Match": self.etag}
-        if self.modified:
-            return {"If-Unmodified-Since": self.modified}
-        return {}
-
     def _fetch(self, pos: int, n: int, exact: bool = True) -> bytes:
         """Bytes ``pos .. pos + n`` from the server, tried again within the budget.
 
@@ -521,7 +520,10 @@ class RangeFile(io.RawIOBase):
             self.budget.take_try()
             try:
                 session, url = self.target.locate(self.timeout)
-                rng = {"Range": f"bytes={pos}-{pos + n - 1}", **self._condition()}
+                rng = {
+                    "Range": f"bytes={pos}-{pos + n - 1}",
+                    **identity_condition(self.etag, self.modified),
+                }
                 with session.get(url, headers=rng, stream=True, timeout=self.timeout) as r:
                     if r.status_code == 412:
                         raise ChangedFileError(
