@@ -308,8 +308,15 @@ class StandinHandler(BaseHTTPRequestHandler):
             chunk = f.read(min(CHUNK, todo))
             if not chunk:
                 break
-            self.wfile.write(chunk)
+            # Counted before the write: the client can have the whole body (and the test
+            # read the count) before this thread runs its next line. A write that fails
+            # (the client hung up) takes its count back.
             self.server.count_bytes(self.url_path, len(chunk))
+            try:
+                self.wfile.write(chunk)
+            except OSError:
+                self.server.count_bytes(self.url_path, -len(chunk))
+                raise
             todo -= len(chunk)
         if fault in BODY_FAULTS:
             self._break(fault)
