@@ -327,13 +327,18 @@ class DiskSampler:
         self._t = threading.Thread(target=self._run, daemon=True)
 
     def _size(self) -> int:
-        total = 0
+        """Bytes on disk under the folder, each file once: a month's downloads are hard
+        links in its folder and in the staging folder (``download_month``), one copy."""
+        total, seen = 0, set()
         for dirpath, _, files in os.walk(self.root):
             for f in files:
                 try:
-                    total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
+                    st = os.lstat(os.path.join(dirpath, f))
                 except FileNotFoundError:
-                    pass
+                    continue
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    total += st.st_blocks * 512
         return total
 
     def _run(self):
